@@ -1,0 +1,101 @@
+// The results model: measurement fills these plain structs; reporters (console table, JSON
+// Lines stream, final JSON document) render them. Nothing here formats.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fb {
+
+struct LatencySummary {  // microseconds
+  double min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+};
+
+struct Bandwidth {
+  double gbytes_per_s = 0;  // 1e9 bytes/s
+  double gbits_per_s = 0;
+};
+
+enum class RecordStatus { kOk, kSkipped, kFailed };
+
+struct RankSummary {
+  int rank = 0;
+  std::string host;
+  std::string role;  // "initiator", "responder"
+  int peer = -1;
+  uint64_t iterations = 0;
+  double elapsed_s = 0;
+  LatencySummary latency_us;
+  Bandwidth bandwidth;
+  double msg_rate = 0;
+};
+
+// What was measured: identifies a record so later tools can match it across runs.
+struct RecordIdentity {
+  std::string benchmark;  // "p2p"
+  std::string test;       // "latency", "bw", "bibw", "msgrate"
+  std::string op;         // "send", "put", "get"
+  std::string transport;
+  std::map<std::string, std::string> transport_options;  // settings + UCX_* environment
+  std::string memory = "host";
+  int ranks = 0;
+  uint64_t bytes = 0;
+  // Later: dtype, reduce op, algorithm. Present only when set.
+  std::optional<std::string> dtype;
+  std::optional<std::string> reduce_op;
+  std::optional<std::string> algorithm;
+};
+
+struct Record {
+  RecordIdentity id;
+  RecordStatus status = RecordStatus::kOk;
+  std::string reason;  // why skipped, or the error when failed
+
+  uint64_t iterations = 0;
+  uint64_t warmup = 0;
+  int window = 0;  // messages outstanding (bw tests)
+  LatencySummary latency_us;
+  Bandwidth bandwidth;
+  double msg_rate = 0;  // messages per second
+
+  // What one sample means ("one-way latency (RTT/2)", "window of 64 messages").
+  std::string sample_unit;
+  std::vector<double> samples_us;  // first samples, in order
+  uint64_t samples_total = 0;      // how many were measured
+  uint64_t samples_cap = 0;        // how many at most are kept
+
+  std::vector<RankSummary> per_rank;
+};
+
+struct LibraryVersion {
+  std::string name;
+  std::string version;
+};
+
+struct HostInfo {
+  std::string hostname;
+  std::string kernel;
+  std::string cpu_model;
+  int cores = 0;
+  uint64_t memory_bytes = 0;
+  std::vector<LibraryVersion> libraries;
+};
+
+// Document-level metadata; records are appended as they are measured.
+struct RunInfo {
+  std::string tool_version;
+  std::string git_sha;
+  std::vector<std::string> command_line;
+  std::string start_time;  // ISO 8601 UTC
+  std::string end_time;
+  std::string benchmark;
+  std::map<std::string, std::string> plan;  // the options the run used, as text
+  std::vector<HostInfo> hosts;
+  std::string outcome = "ok";  // "ok", "failed" (some record failed or the run stopped)
+  std::string error;           // why the run stopped early, if it did
+};
+
+}  // namespace fb
