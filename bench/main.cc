@@ -1,1 +1,27 @@
-int main() { return 0; }
+// fabricbench: interconnect and collective communication benchmarks for GPU clusters.
+#include <variant>
+
+#include "cli/cli.h"
+#include "list_command.h"
+#include "p2p/p2p_command.h"
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const fb::ParsedCommandLine parsed = fb::parse_command_line(argc, argv);
+  if (!parsed.command) return parsed.exit_code;
+  return std::visit(Overloaded{
+                        [](const fb::ListCommand& list) { return fb::run_list(list); },
+                        [](const fb::P2pPlan& plan) { return fb::run_p2p_command(plan); },
+                    },
+                    *parsed.command);
+}

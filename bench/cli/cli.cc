@@ -1,1 +1,280 @@
-// placeholder
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/sizes.h"
+#include "fabricbench/transport/registry.h"
+#include "results/version.h"
+
+namespace fb {
+namespace {
+
+constexpr int kUsageError = 2;
+
+// Raw option values as typed; validated into the plan after parsing so errors can say
+// exactly what was wrong in the project's own words.
+struct CommonFlags {
+  std::string transport = "ucx";
+  int np = 2;
+  std::string bind = "core";
+  std::optional<std::string> sizes;
+  std::optional<std::string> min_bytes, max_bytes;
+  std::optional<uint64_t> step_factor;
+  std::optional<std::string> step_bytes;
+  std::optional<uint64_t> iterations;
+  std::optional<uint64_t> warmup;
+  double duration_s = 0;
+  std::optional<std::string> json_path;
+  bool quiet = false;
+  std::string memory = "host";
+  bool hugepages = false;
+  std::string progress = "poll";
+  double timeout_s = 60;
+  std::vector<std::string> transport_settings;
+  BootstrapFlags bootstrap;
+};
+
+struct P2pFlags {
+  std::string tests = "latency,bw";
+  std::string op = "send";
+  int window = 64;
+};
+
+void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes) {
+  app.add_option("--transport,-t", f.transport, "Transport (see 'fabricbench list')")->capture_default_str();
+  app.add_option("--np", f.np, "Local ranks to start with the local bootstrap")->capture_default_str();
+  app.add_option("--bind", f.bind, "Pin local ranks: core|numa|none")->capture_default_str();
+  app.add_option("--sizes", f.sizes,
+                 std::string("Message sizes: BEGIN:END:xFACTOR, BEGIN:END:+STEP or a list (K/M/G = 1024^n); default ") +
+                     default_sizes);
+  app.add_option("-b,--minbytes", f.min_bytes, "First size of a range (like nccl-tests)");
+  app.add_option("-e,--maxbytes", f.max_bytes, "Last size of a range");
+  app.add_option("-f,--stepfactor", f.step_factor, "Multiply the size by this each step");
+  app.add_option("-i,--stepbytes", f.step_bytes, "Add this to the size each step");
+  app.add_option("-n,--iters", f.iterations, "Timed iterations per size (default depends on the test)");
+  app.add_option("-w,--warmup", f.warmup, "Untimed warm-up iterations per size");
+  app.add_option("--duration", f.duration_s, "Seconds per size: time-bounded instead of --iters");
+  app.add_option("--json", f.json_path, "Result file (default ./fabricbench-<benchmark>-<UTC time>.json)");
+  app.add_flag("--quiet,-q", f.quiet, "No table and no progress; errors only");
+  app.add_option("--memory", f.memory, "Buffer memory kind: host|cuda|cuda-pinned")->capture_default_str();
+  app.add_flag("--hugepages", f.hugepages, "Back host buffers with huge pages");
+  app.add_option("--progress", f.progress, "poll (spin, lowest latency) or event (sleep; more ranks than cores)")
+      ->capture_default_str();
+  app.add_option("--timeout", f.timeout_s, "Seconds before a silent peer is declared dead")->capture_default_str();
+  app.add_option("--transport-opt", f.transport_settings, "Transport setting KEY=VALUE (repeatable)");
+  app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default) or tcp://HOST:PORT (env FABRICBENCH_BOOTSTRAP)");
+  app.add_option("--rank", f.bootstrap.rank, "This process's rank with --bootstrap tcp (env FABRICBENCH_RANK)");
+  app.add_option("--size", f.bootstrap.size, "Number of ranks with --bootstrap tcp (env FABRICBENCH_SIZE)");
+  app.add_option("--token", f.bootstrap.token, "Shared job token for --bootstrap tcp (env FABRICBENCH_TOKEN)");
+}
+
+Status usage(std::string message) { return Status::error(StatusCode::kInvalidArgument, std::move(message), FB_HERE); }
+
+Expected<std::vector<uint64_t>> resolve_sizes(const CommonFlags& f, const char* default_sizes) {
+  const bool range_flags = f.min_bytes || f.max_bytes || f.step_factor || f.step_bytes;
+  if (f.sizes && range_flags) return usage("give either --sizes or -b/-e/-f/-i, not both");
+  if (f.sizes) return parse_size_spec(*f.sizes);
+  if (!range_flags) return parse_size_spec(default_sizes);
+  if (f.step_factor && f.step_bytes) return usage("give either -f (factor) or -i (step), not both");
+  SizeRange range;
+  FB_TRY_ASSIGN(range.begin, parse_size(f.min_bytes.value_or("8")));
+  if (f.max_bytes) {
+    FB_TRY_ASSIGN(range.end, parse_size(*f.max_bytes));
+  } else {
+    range.end = range.begin;
+  }
+  if (f.step_factor) range.factor = *f.step_factor;
+  if (f.step_bytes) {
+    FB_TRY_ASSIGN(range.step, parse_size(*f.step_bytes));
+    if (range.step == 0) return usage("-i/--stepbytes must be positive");
+  }
+  return expand_sizes(range);
+}
+
+Expected<BindPolicy> parse_bind(const std::string& text) {
+  if (text == "core") return BindPolicy::kCore;
+  if (text == "numa") return BindPolicy::kNuma;
+  if (text == "none") return BindPolicy::kNone;
+  return usage("--bind must be core, numa or none (got '" + text + "')");
+}
+
+Expected<std::pair<std::string, std::string>> parse_setting(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return usage("--transport-opt takes KEY=VALUE (got '" + text + "')");
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+Expected<CommonPlan> build_common_plan(const CommonFlags& f, const char* default_sizes, int argc,
+                                       const char* const* argv) {
+  CommonPlan plan;
+  if (!TransportRegistry::instance().find(f.transport)) {
+    std::string known;
+    for (const auto* t : TransportRegistry::instance().all()) known += (known.empty() ? "" : ", ") + t->name;
+    std::string message = "unknown transport '" + f.transport + "' (built in: " + known + ")";
+    for (const auto& [name, reason] : TransportRegistry::not_built())
+      if (name == f.transport) message = "transport '" + name + "' is not built in: " + reason;
+    return usage(message + "; see 'fabricbench list'");
+  }
+  plan.transport = f.transport;
+  if (f.np < 1 || f.np > 4096) return usage("--np must be between 1 and 4096 (got " + std::to_string(f.np) + ")");
+  plan.np = f.np;
+  FB_TRY_ASSIGN(plan.bind, parse_bind(f.bind));
+  FB_TRY_ASSIGN(plan.sizes, resolve_sizes(f, default_sizes));
+  if (f.iterations && *f.iterations == 0) return usage("--iters must be at least 1");
+  plan.iterations = f.iterations;
+  plan.warmup_override = f.warmup;
+  if (f.duration_s < 0) return usage("--duration must be positive seconds");
+  if (f.duration_s > 0 && f.iterations) return usage("give either --iters or --duration, not both");
+  plan.duration_s = f.duration_s;
+  plan.json_path = f.json_path;
+  if (plan.json_path && plan.json_path->empty()) return usage("--json needs a file path");
+  plan.quiet = f.quiet;
+  FB_TRY_ASSIGN(plan.memory, parse_memory_kind(f.memory));
+  plan.hugepages = f.hugepages;
+  if (f.progress == "poll") {
+    plan.transport_options.progress = ProgressMode::kPoll;
+  } else if (f.progress == "event") {
+    plan.transport_options.progress = ProgressMode::kEvent;
+  } else {
+    return usage("--progress must be poll or event (got '" + f.progress + "')");
+  }
+  if (f.timeout_s <= 0) return usage("--timeout must be positive seconds");
+  plan.transport_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
+  for (const auto& text : f.transport_settings) {
+    FB_TRY_ASSIGN(auto setting, parse_setting(text));
+    plan.transport_options.settings[setting.first] = setting.second;
+  }
+  plan.bootstrap = f.bootstrap;
+  plan.command_line.assign(argv, argv + argc);
+  return plan;
+}
+
+Expected<std::vector<P2pTest>> parse_p2p_tests(const std::string& text) {
+  std::vector<P2pTest> tests;
+  for (const auto& name : CLI::detail::split(text, ',')) {
+    if (name == "latency" || name == "lat") {
+      tests.push_back(P2pTest::kLatency);
+    } else if (name == "bw") {
+      tests.push_back(P2pTest::kBw);
+    } else if (name == "bibw") {
+      tests.push_back(P2pTest::kBibw);
+    } else if (name == "msgrate") {
+      tests.push_back(P2pTest::kMsgrate);
+    } else {
+      return usage("--test takes latency, bw, bibw or msgrate, or a comma list (got '" + name + "')");
+    }
+  }
+  if (tests.empty()) return usage("--test needs at least one test");
+  return tests;
+}
+
+Expected<P2pOp> parse_p2p_op(const std::string& text) {
+  if (text == "send") return P2pOp::kSend;
+  if (text == "put" || text == "write") return P2pOp::kPut;
+  if (text == "get" || text == "read") return P2pOp::kGet;
+  return usage("--op must be send, put or get (got '" + text + "')");
+}
+
+constexpr const char* kP2pDefaultSizes = "8:1M:x2";
+
+constexpr const char* kP2pExamples = R"(Examples:
+  fabricbench p2p                                   # latency + bandwidth, 2 local ranks over UCX
+  fabricbench p2p --test latency --sizes 8:4K:x2 --json out.json
+  fabricbench p2p --test bw --op put -b 4K -e 4M -f 4 --window 128
+  UCX_TLS=tcp fabricbench p2p --test bibw --duration 2
+  fabricbench p2p --bootstrap tcp://node01:29500 --rank 1 --size 2 --token job42)";
+
+constexpr const char* kListExamples = R"(Examples:
+  fabricbench list
+  fabricbench list --json)";
+
+std::string version_text() {
+  return std::string("fabricbench ") + tool_version() + " (git " + git_sha() + ")";
+}
+
+}  // namespace
+
+ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"fabricbench: interconnect and collective benchmarks for GPU clusters", "fabricbench"};
+  app.set_version_flag("--version", version_text());
+  app.require_subcommand(1);
+  app.footer("Run 'fabricbench <command> --help' for a command's options and examples.");
+
+  ListCommand list;
+  CLI::App* list_cmd = app.add_subcommand("list", "Transports built in, and whether each is usable on this host");
+  list_cmd->add_flag("--json", list.json, "Print as JSON");
+  list_cmd->footer(kListExamples);
+
+  CommonFlags common;
+  P2pFlags p2p;
+  CLI::App* p2p_cmd = app.add_subcommand("p2p", "Point-to-point latency, bandwidth, bidirectional bandwidth, message rate");
+  add_common_options(*p2p_cmd, common, kP2pDefaultSizes);
+  p2p_cmd->add_option("--test", p2p.tests, "latency|bw|bibw|msgrate, or a comma list")->capture_default_str();
+  p2p_cmd->add_option("--op", p2p.op, "send (tag send/recv), put (RDMA write) or get (RDMA read)")->capture_default_str();
+  p2p_cmd->add_option("--window", p2p.window, "Messages outstanding in bw, bibw and msgrate")->capture_default_str();
+  p2p_cmd->footer(kP2pExamples);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    if (code != 0) std::fprintf(stderr, "Run 'fabricbench --help' for usage.\n");
+    return {std::nullopt, code == 0 ? 0 : kUsageError};
+  }
+
+  auto fail = [](const Status& status) {
+    std::fprintf(stderr, "fabricbench: error: %s\n", status.to_string().c_str());
+    return ParsedCommandLine{std::nullopt, kUsageError};
+  };
+
+  if (list_cmd->parsed()) return {Command{list}, 0};
+
+  auto plan = build_common_plan(common, kP2pDefaultSizes, argc, argv);
+  if (!plan.ok()) return fail(plan.status());
+  P2pPlan p2p_plan;
+  p2p_plan.common = std::move(plan.value());
+  auto tests = parse_p2p_tests(p2p.tests);
+  if (!tests.ok()) return fail(tests.status());
+  p2p_plan.tests = tests.value();
+  auto op = parse_p2p_op(p2p.op);
+  if (!op.ok()) return fail(op.status());
+  p2p_plan.op = op.value();
+  if (p2p.window < 1 || p2p.window > 65536) return fail(usage("--window must be between 1 and 65536"));
+  p2p_plan.window = p2p.window;
+  if (p2p_plan.common.np % 2 != 0)
+    return fail(usage("p2p runs ranks in pairs (0-1, 2-3, ...): --np must be even (got " +
+                      std::to_string(p2p_plan.common.np) + ")"));
+  return {Command{std::move(p2p_plan)}, 0};
+}
+
+const char* to_string(P2pTest test) {
+  switch (test) {
+    case P2pTest::kLatency: return "latency";
+    case P2pTest::kBw: return "bw";
+    case P2pTest::kBibw: return "bibw";
+    case P2pTest::kMsgrate: return "msgrate";
+  }
+  return "?";
+}
+
+const char* to_string(P2pOp op) {
+  switch (op) {
+    case P2pOp::kSend: return "send";
+    case P2pOp::kPut: return "put";
+    case P2pOp::kGet: return "get";
+  }
+  return "?";
+}
+
+const char* to_string(BindPolicy bind) {
+  switch (bind) {
+    case BindPolicy::kCore: return "core";
+    case BindPolicy::kNuma: return "numa";
+    case BindPolicy::kNone: return "none";
+  }
+  return "?";
+}
+
+}  // namespace fb

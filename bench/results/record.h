@@ -1,5 +1,6 @@
 // The results model: measurement fills these plain structs; reporters (console table, JSON
-// Lines stream, final JSON document) render them. Nothing here formats.
+// Lines stream, final JSON document) render them. Nothing here formats. Equality is field by
+// field, for tests and for tools that match records across runs (NaN != NaN, as for doubles).
 #pragma once
 
 #include <cstdint>
@@ -12,11 +13,13 @@ namespace fb {
 
 struct LatencySummary {  // microseconds
   double min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+  bool operator==(const LatencySummary&) const = default;
 };
 
 struct Bandwidth {
   double gbytes_per_s = 0;  // 1e9 bytes/s
   double gbits_per_s = 0;
+  bool operator==(const Bandwidth&) const = default;
 };
 
 enum class RecordStatus { kOk, kSkipped, kFailed };
@@ -31,6 +34,7 @@ struct RankSummary {
   LatencySummary latency_us;
   Bandwidth bandwidth;
   double msg_rate = 0;
+  bool operator==(const RankSummary&) const = default;
 };
 
 // What was measured: identifies a record so later tools can match it across runs.
@@ -47,6 +51,7 @@ struct RecordIdentity {
   std::optional<std::string> dtype;
   std::optional<std::string> reduce_op;
   std::optional<std::string> algorithm;
+  bool operator==(const RecordIdentity&) const = default;
 };
 
 struct Record {
@@ -68,11 +73,13 @@ struct Record {
   uint64_t samples_cap = 0;        // how many at most are kept
 
   std::vector<RankSummary> per_rank;
+  bool operator==(const Record&) const = default;
 };
 
 struct LibraryVersion {
   std::string name;
   std::string version;
+  bool operator==(const LibraryVersion&) const = default;
 };
 
 struct HostInfo {
@@ -82,6 +89,7 @@ struct HostInfo {
   int cores = 0;
   uint64_t memory_bytes = 0;
   std::vector<LibraryVersion> libraries;
+  bool operator==(const HostInfo&) const = default;
 };
 
 // Document-level metadata; records are appended as they are measured.
@@ -96,6 +104,7 @@ struct RunInfo {
   std::vector<HostInfo> hosts;
   std::string outcome = "ok";  // "ok", "failed" (some record failed or the run stopped)
   std::string error;           // why the run stopped early, if it did
+  bool operator==(const RunInfo&) const = default;
 };
 
 }  // namespace fb

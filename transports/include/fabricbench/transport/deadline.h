@@ -12,6 +12,10 @@ class Deadline {
   static Deadline after(std::chrono::milliseconds timeout) {
     return Deadline(Clock::now() + timeout, timeout);
   }
+  // Same as after(), from a time point the caller already read (saves a clock read).
+  static Deadline after(Clock::time_point now, std::chrono::milliseconds timeout) {
+    return Deadline(now + timeout, timeout);
+  }
   static Deadline never() { return Deadline(Clock::time_point::max(), std::chrono::hours(24 * 365)); }
 
   bool expired() const { return Clock::now() >= at_; }

@@ -1,0 +1,156 @@
+#include "results/console_reporter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <vector>
+
+#include "results/run_info.h"
+
+namespace fb {
+namespace {
+
+struct Column {
+  const char* title;
+  int width;
+};
+
+// Fixed widths: a row never shifts when a number grows by a digit, up to 10^6 us.
+constexpr Column kBytes{"bytes", 12};
+constexpr Column kIterations{"iterations", 11};
+constexpr Column kLatency[] = {{"min[us]", 11},   {"p50[us]", 11}, {"p90[us]", 11}, {"p99[us]", 11},
+                               {"p99.9[us]", 11}, {"max[us]", 11}, {"mean[us]", 11}};
+constexpr Column kGBytes{"GB/s", 10};
+constexpr Column kGBits{"Gb/s", 10};
+constexpr Column kMmsg{"Mmsg/s", 10};
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+  char text[512];
+  va_list args;
+  va_start(args, fmt);
+  const int n = std::vsnprintf(text, sizeof text, fmt, args);
+  va_end(args);
+  return std::string(text, n < 0 ? 0 : std::min<size_t>(n, sizeof text - 1));
+}
+
+std::string cell(const Column& c, const std::string& text) {
+  return format("%*s", c.width, text.c_str());
+}
+
+// A missing value (NaN from a reader, or never measured) shows as "-" rather than "nan".
+std::string cell(const Column& c, double value, int decimals) {
+  if (!std::isfinite(value)) return cell(c, "-");
+  return format("%*.*f", c.width, decimals, value);
+}
+
+std::string column_header() {
+  std::string line = cell(kBytes, kBytes.title) + cell(kIterations, kIterations.title);
+  for (const Column& c : kLatency) line += cell(c, c.title);
+  line += cell(kGBytes, kGBytes.title) + cell(kGBits, kGBits.title) + cell(kMmsg, kMmsg.title);
+  line[0] = '#';  // the bytes column is wider than its title, so this overwrites a space
+  return line;
+}
+
+// What the latency columns measure depends on the test; say so above them.
+const char* latency_meaning(const std::string& test) {
+  if (test == "latency") return "one-way latency (half the round trip)";
+  if (test.find("bw") != std::string::npos || test == "msgrate")
+    return "time per window of messages";
+  return "time per operation";
+}
+
+std::string hosts_line(const std::vector<HostInfo>& hosts) {
+  constexpr size_t kNamedHosts = 4;  // past this a list is noise; the JSON has them all
+  if (hosts.size() > kNamedHosts) return "# hosts: " + std::to_string(hosts.size());
+  std::string line = "# hosts:";
+  for (const HostInfo& h : hosts) line += " " + h.hostname;
+  return line;
+}
+
+RecordIdentity block_of(RecordIdentity id) {
+  id.bytes = 0;
+  return id;
+}
+
+}  // namespace
+
+void ConsoleReporter::print_line(const std::string& line) {
+  std::fputs(line.c_str(), out_);
+  std::fputc('\n', out_);
+}
+
+void ConsoleReporter::begin(const RunInfo& run, const RecordIdentity& first) {
+  run_ = run;
+  print_line("# fabricbench " + run.tool_version + " (" + run.git_sha + "), started " +
+             run.start_time);
+  if (!run.hosts.empty()) print_line(hosts_line(run.hosts));
+  identity_block(first);
+  std::fflush(out_);
+}
+
+void ConsoleReporter::identity_block(const RecordIdentity& id) {
+  if (block_) print_line("#");
+  block_ = block_of(id);
+  std::string line = "# benchmark: ";
+  for (const std::string& part :
+       {id.benchmark, "  test: " + id.test, "  op: " + id.op, "  transport: " + id.transport,
+        "  ranks: " + std::to_string(id.ranks), "  memory: " + id.memory})
+    line += part;
+  if (id.dtype) line += "  dtype: " + *id.dtype;
+  if (id.reduce_op) line += "  reduce: " + *id.reduce_op;
+  if (id.algorithm) line += "  algorithm: " + *id.algorithm;
+  print_line(line);
+  if (!id.transport_options.empty()) {
+    std::string options = "# transport options:";
+    for (const auto& [key, value] : id.transport_options) options += " " + key + "=" + value;
+    print_line(options);
+  }
+  auto iterations = run_.plan.find("iterations");
+  auto warmup = run_.plan.find("warmup");
+  if (iterations != run_.plan.end() || warmup != run_.plan.end()) {
+    std::string counts = "#";
+    auto add = [&counts](const char* name, const std::string& value) {
+      counts.append(counts.size() > 1 ? "  " : " ").append(name).append(": ").append(value);
+    };
+    if (iterations != run_.plan.end()) add("iterations", iterations->second);
+    if (warmup != run_.plan.end()) add("warmup", warmup->second);
+    print_line(counts);
+  }
+  print_line(std::string("# latency columns: ") + latency_meaning(id.test) + ", microseconds");
+  print_line(column_header());
+}
+
+void ConsoleReporter::row(const Record& r) {
+  if (!block_ || *block_ != block_of(r.id)) identity_block(r.id);
+  ++rows_;
+  if (r.status == RecordStatus::kFailed) ++failed_rows_;
+  std::string line =
+      cell(kBytes, std::to_string(r.id.bytes)) + cell(kIterations, std::to_string(r.iterations));
+  if (r.status == RecordStatus::kSkipped) {
+    line += "  skipped: " + r.reason;
+  } else if (r.status == RecordStatus::kFailed) {
+    line += "  FAILED: " + r.reason;
+  } else {
+    const LatencySummary& l = r.latency_us;
+    const double latencies[] = {l.min, l.p50, l.p90, l.p99, l.p999, l.max, l.mean};
+    for (size_t i = 0; i < std::size(kLatency); ++i) line += cell(kLatency[i], latencies[i], 2);
+    line += cell(kGBytes, r.bandwidth.gbytes_per_s, 2) + cell(kGBits, r.bandwidth.gbits_per_s, 2) +
+            cell(kMmsg, r.msg_rate / 1e6, 3);
+  }
+  print_line(line);
+  std::fflush(out_);  // a person watching a long sweep sees each size as it finishes
+}
+
+void ConsoleReporter::end(const RunInfo& run, const std::string& json_path) {
+  // The run given here may not be completed yet (the writer completes its own copy), so a
+  // failed row fails the run on screen too, as it does in the document.
+  std::string error = run.error;
+  if (error.empty() && failed_rows_ > 0) error = failed_records_error(failed_rows_, rows_);
+  if (run.outcome == "failed" || failed_rows_ > 0)
+    print_line("# run failed" + (error.empty() ? std::string() : ": " + error));
+  if (!json_path.empty()) print_line("# results: " + json_path);
+  std::fflush(out_);
+}
+
+}  // namespace fb

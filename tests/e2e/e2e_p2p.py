@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the fabricbench binary as a user runs it.
+
+  e2e_p2p.py FABRICBENCH VALIDATOR SCHEMA CASE
+
+CASE is one of: main, latency-json, bad-input, dead-rank, list, version. Each case runs the
+binary the way the README shows, then checks exit codes, the console, and the JSON results
+(validated against the schema with VALIDATOR). Exits non-zero with the reason on failure.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+FABRICBENCH, VALIDATOR, SCHEMA, CASE = sys.argv[1:5]
+PYTHON = sys.executable
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def run(args, timeout=300, env=None):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run([FABRICBENCH] + args, capture_output=True, text=True, timeout=timeout, env=full_env)
+    print(f"$ fabricbench {' '.join(args)}  -> exit {proc.returncode}")
+    print(proc.stdout[-3000:])
+    print(proc.stderr[-3000:], file=sys.stderr)
+    return proc
+
+
+def validate(path, jsonl=False):
+    args = [PYTHON, VALIDATOR, SCHEMA, path] + (["--jsonl"] if jsonl else [])
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        fail(f"{path} does not validate: {proc.stdout}{proc.stderr}")
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def case_main(tmp):
+    # The README's main job, in a quick mode: latency + bandwidth over UCX, 2 local ranks.
+    out = os.path.join(tmp, "main.json")
+    proc = run(["p2p", "--sizes", "8:64K:x8", "--iters", "50", "--json", out])
+    if proc.returncode != 0:
+        fail("main job failed")
+    if f"# results: {out}" not in proc.stdout:
+        fail("the result path is not printed at the end")
+    for column in ("bytes", "p50", "GB/s"):
+        if column not in proc.stdout:
+            fail(f"console table lacks column {column}")
+    validate(out)
+    validate(out[:-5] + ".jsonl", jsonl=True)
+    doc = load(out)
+    tests = {r["identity"]["test"] for r in doc["records"]}
+    if tests != {"latency", "bw"}:
+        fail(f"expected latency and bw records, got {tests}")
+    if len(doc["records"]) != 2 * 6:
+        fail(f"expected 12 records, got {len(doc['records'])}")
+    for r in doc["records"]:
+        if r["status"] != "ok":
+            fail(f"record not ok: {r}")
+        if r["identity"]["transport"] != "ucx" or r["identity"]["ranks"] != 2:
+            fail(f"wrong identity {r['identity']}")
+
+
+def case_latency_json(tmp):
+    out = os.path.join(tmp, "out.json")
+    proc = run(["p2p", "--transport", "ucx", "--test", "latency", "--sizes", "8:4K:x2", "--json", out])
+    if proc.returncode != 0:
+        fail("latency run failed")
+    validate(out)
+    doc = load(out)
+    sizes = [r["identity"]["bytes"] for r in doc["records"]]
+    if sizes != [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]:
+        fail(f"unexpected sizes {sizes}")
+    for r in doc["records"]:
+        lat = r["latency_us"]
+        if not (0 < lat["min"] <= lat["p50"] <= lat["p99"] <= lat["max"]):
+            fail(f"latency percentiles out of order: {lat}")
+    if doc["outcome"] != "ok" or not doc["hosts"]:
+        fail("document lacks outcome ok or hosts")
+
+
+def case_bad_input(tmp):
+    cases = [
+        (["p2p", "--sizes", "1M:8"], "first size"),
+        (["p2p", "--transport", "nosuch"], "unknown transport"),
+        (["p2p", "--np", "3"], "even"),
+        (["p2p", "--test", "fast"], "--test"),
+        (["p2p", "--json", "/nonexistent-dir/x.json", "--iters", "1"], "choose another --json path"),
+        (["p2p", "--bootstrap", "tcp://127.0.0.1:1", "--rank", "1", "--size", "2", "--timeout", "2",
+          "--json", os.path.join(tmp, "x.json")], "rank 0"),
+    ]
+    for args, needle in cases:
+        proc = run(args, timeout=60)
+        if proc.returncode == 0:
+            fail(f"{args} succeeded")
+        if needle not in proc.stderr:
+            fail(f"{args}: error does not mention '{needle}'")
+        if "Traceback" in proc.stderr or "terminate called" in proc.stderr:
+            fail(f"{args}: crashed instead of reporting")
+
+
+def case_dead_rank(tmp):
+    # Kill rank 1 midway: the run must fail naming it, and what was measured must stay valid.
+    out = os.path.join(tmp, "dead.json")
+    stream = out[:-5] + ".jsonl"
+    proc = subprocess.Popen([FABRICBENCH, "p2p", "--test", "latency", "--sizes", "8:1K:x2", "--duration", "0.3",
+                             "--timeout", "5", "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if os.path.exists(stream) and sum(1 for _ in open(stream)) >= 2:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        fail("no records appeared")
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    if len(children) != 2:
+        proc.kill()
+        fail(f"expected 2 rank processes, found {children}")
+    os.kill(int(sorted(children, key=int)[1]), signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=60)
+    print(stdout[-2000:])
+    print(stderr[-2000:], file=sys.stderr)
+    if proc.returncode == 0:
+        fail("run succeeded although rank 1 was killed")
+    if "rank 1" not in stderr:
+        fail("the error does not name rank 1")
+    validate(stream, jsonl=True)
+    validate(out)
+    doc = load(out)
+    if doc["outcome"] != "failed" or not doc.get("error"):
+        fail("final document does not say the run failed")
+    if not any(r["status"] == "ok" for r in doc["records"]):
+        fail("records measured before the failure were lost")
+
+
+def case_list(tmp):
+    proc = run(["list"])
+    if proc.returncode != 0 or "loopback" not in proc.stdout or "ucx" not in proc.stdout:
+        fail("list does not show loopback and ucx")
+    proc = run(["list", "--json"])
+    entries = json.loads(proc.stdout)
+    if not any(e["name"] == "ucx" and e["usable"] for e in entries):
+        fail("ucx not usable per list --json")
+
+
+def case_version(tmp):
+    proc = run(["--version"])
+    if proc.returncode != 0 or "fabricbench" not in proc.stdout or "git" not in proc.stdout:
+        fail("--version lacks version or git sha")
+    proc = run(["p2p", "--help"])
+    if proc.returncode != 0 or "Examples:" not in proc.stdout:
+        fail("p2p --help lacks examples")
+
+
+CASES = {"main": case_main, "latency-json": case_latency_json, "bad-input": case_bad_input,
+         "dead-rank": case_dead_rank, "list": case_list, "version": case_version}
+
+with tempfile.TemporaryDirectory() as tmp:
+    os.chdir(tmp)
+    CASES[CASE](tmp)
+print(f"PASS: {CASE}")

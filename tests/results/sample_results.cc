@@ -1,0 +1,124 @@
+#include "sample_results.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace fb::testing {
+namespace {
+
+RecordIdentity ucx_latency_identity(uint64_t bytes) {
+  RecordIdentity id;
+  id.benchmark = "p2p";
+  id.test = "latency";
+  id.op = "send";
+  id.transport = "ucx";
+  id.transport_options = {{"UCX_TLS", "rc_x,self"}, {"UCX_NET_DEVICES", "mlx5_0:1"}};
+  id.memory = "host";
+  id.ranks = 2;
+  id.bytes = bytes;
+  return id;
+}
+
+RankSummary rank_summary(int rank, const Record& r) {
+  RankSummary s;
+  s.rank = rank;
+  s.host = rank == 0 ? "node01" : "node02";
+  s.role = rank == 0 ? "initiator" : "responder";
+  s.peer = 1 - rank;
+  s.iterations = r.iterations;
+  s.elapsed_s = 0.25;
+  s.latency_us = r.latency_us;
+  s.bandwidth = r.bandwidth;
+  s.msg_rate = r.msg_rate;
+  return s;
+}
+
+}  // namespace
+
+Record sample_latency_record(uint64_t bytes) {
+  Record r;
+  r.id = ucx_latency_identity(bytes);
+  r.iterations = 1000;
+  r.warmup = 100;
+  r.window = 1;
+  // Binary fractions (x.5, x.25) keep the golden text exact on every platform.
+  const double base = 1.5 + static_cast<double>(bytes) / 2048.0;
+  r.latency_us = {base, base + 0.25, base + 0.5, base + 1.0, base + 4.0, base + 12.5, base + 0.375};
+  r.bandwidth.gbytes_per_s = static_cast<double>(bytes) / (base + 0.25) / 1e3;
+  r.bandwidth.gbits_per_s = r.bandwidth.gbytes_per_s * 8;
+  r.msg_rate = 1e6 / (base + 0.25);
+  r.sample_unit = "one-way latency (RTT/2)";
+  r.samples_us = {base + 2.0, base + 0.25, base, base + 0.5};
+  r.samples_total = 1000;
+  r.samples_cap = 4;
+  r.per_rank = {rank_summary(0, r), rank_summary(1, r)};
+  return r;
+}
+
+Record sample_skipped_record() {
+  Record r;
+  r.id = ucx_latency_identity(8);
+  r.id.memory = "cuda";
+  r.status = RecordStatus::kSkipped;
+  r.reason = "transport 'ucx' does not support memory kind 'cuda' on this host";
+  r.iterations = 1000;
+  r.warmup = 100;
+  r.window = 1;
+  return r;
+}
+
+Record sample_failed_record() {
+  Record r = sample_latency_record(65536);
+  r.status = RecordStatus::kFailed;
+  r.reason = "rank 1 (node02): ucp_tag_recv_nb failed: Endpoint timeout";
+  r.latency_us.p999 = std::numeric_limits<double>::quiet_NaN();  // too few samples for p99.9
+  r.samples_total = 3;
+  r.samples_us.resize(3);
+  r.per_rank.resize(1);
+  return r;
+}
+
+RunInfo sample_run_info() {
+  RunInfo run;
+  run.tool_version = "0.1.0";
+  run.git_sha = "0123456789ab";
+  run.command_line = {"fabricbench", "p2p",    "--transport", "ucx",
+                      "--sizes",     "8,4096", "--json",      "results.json"};
+  run.start_time = "2024-05-01T12:00:00Z";
+  run.end_time = "2024-05-01T12:00:07Z";
+  run.benchmark = "p2p";
+  run.plan = {{"test", "latency"}, {"sizes", "8,4096"}, {"iterations", "1000"}, {"warmup", "100"}};
+  HostInfo host;
+  host.hostname = "node01";
+  host.kernel = "6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)";
+  host.cpu_model = "AMD EPYC 7763 64-Core Processor";
+  host.cores = 128;
+  host.memory_bytes = 540881174528;
+  host.libraries = {{"ucx", "1.13.1"}, {"rdma-core", "44.0-2"}};
+  run.hosts = {host};
+  return run;
+}
+
+void expect_matches_golden(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(FB_RESULTS_TEST_DIR) + "/golden/" + name;
+  const char* update = std::getenv("FABRICBENCH_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    std::printf("rewrote %s\n", path.c_str());
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << "missing golden file " << path
+                  << "; create it with FABRICBENCH_UPDATE_GOLDEN=1";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(expected.str(), actual)
+      << "output differs from " << path
+      << "; if the change is intended, rerun with FABRICBENCH_UPDATE_GOLDEN=1 and review the diff";
+}
+
+}  // namespace fb::testing

@@ -1,0 +1,26 @@
+// Fixed records and run metadata shared by the results tests, the golden files and the
+// helper that writes sample results for schema validation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "results/record.h"
+
+namespace fb::testing {
+
+// An ok p2p latency record over ucx with every field set, two ranks.
+Record sample_latency_record(uint64_t bytes);
+// A record that was not run.
+Record sample_skipped_record();
+// A record that failed after measuring some iterations.
+Record sample_failed_record();
+// Fixed run metadata (version, sha, times, one host) so rendered output never changes.
+RunInfo sample_run_info();
+
+// Compares actual with tests/results/golden/<name>. With FABRICBENCH_UPDATE_GOLDEN=1 in the
+// environment the golden file is rewritten instead (review the diff before keeping it).
+void expect_matches_golden(const std::string& name, const std::string& actual);
+
+}  // namespace fb::testing
