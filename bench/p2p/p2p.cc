@@ -75,6 +75,9 @@ Expected<PairResources> prepare_buffers(const P2pPlan& plan, Context& context, B
   // A recognisable pattern makes a misdirected or torn transfer visible in a debugger.
   for (uint64_t i = 0; i < largest; ++i) res.send->bytes()[i] = std::byte(i * 131 + bootstrap.rank());
   std::memset(res.recv->data(), 0, largest);
+  res.peer_send.resize(bootstrap.size());
+  res.peer_recv.resize(bootstrap.size());
+  if (!context.options().one_sided) return res;
   FB_TRY_ASSIGN(res.send_region, context.register_memory(res.send->span()));
   FB_TRY_ASSIGN(res.recv_region, context.register_memory(res.recv->span()));
   FB_TRY_ASSIGN(res.peer_send, exchange_regions(context, bootstrap, *res.send_region));
@@ -92,7 +95,15 @@ Status check_pairs(int size) {
 // Every rank reports its outcome for this size; rank 0 turns them into a record.
 Status gather_and_report(Bootstrap& bootstrap, const RankResult& mine, RecordIdentity identity,
                          int window, RecordSink* sink) {
-  FB_TRY_ASSIGN(auto gathered, bootstrap.allgather(serialize(mine)));
+  auto gathered_or = bootstrap.allgather(serialize(mine));
+  if (!gathered_or.ok()) {
+    // A peer is gone: keep what this rank measured as the evidence of the failed size.
+    RankResult alone = mine;
+    if (alone.status.ok()) alone.status = gathered_or.status();
+    if (sink) (void)sink->add(build_p2p_record(std::move(identity), window, {alone}));
+    return gathered_or.status();
+  }
+  const auto& gathered = gathered_or.value();
   std::vector<RankResult> all;
   Status first_failure;
   for (const auto& bytes : gathered) {
@@ -110,7 +121,9 @@ Status gather_and_report(Bootstrap& bootstrap, const RankResult& mine, RecordIde
 Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink) {
   FB_TRY(check_pairs(bootstrap.size()));
   const TransportInfo* info = TransportRegistry::instance().find(plan.common.transport);
-  FB_TRY_ASSIGN(auto context, open_transport(plan.common.transport, bootstrap, plan.common.transport_options));
+  TransportOptions options = plan.common.transport_options;
+  options.one_sided = plan.op != P2pOp::kSend;  // two-sided runs skip RMA setup, as ucx_perftest does
+  FB_TRY_ASSIGN(auto context, open_transport(plan.common.transport, bootstrap, options));
   const int rank = bootstrap.rank();
   const int peer = rank ^ 1;
   const bool initiator = rank % 2 == 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace fb {
 namespace {
@@ -12,7 +13,6 @@ constexpr uint32_t kControlTag = 2;
 constexpr uint64_t kMaxDerivedIterations = 100'000'000;
 constexpr unsigned kSpinsPerClockRead = 256;
 
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // Never zero, so a freshly cleared flag byte cannot look like a delivered one.
@@ -22,18 +22,26 @@ uint8_t next_sequence(uint8_t s) { return s == 255 ? 1 : s + 1; }
 
 PairSession::PairSession(Context& context, Endpoint& peer, bool initiator, PairBuffers buffers,
                          std::chrono::milliseconds timeout)
-    : context_(context), peer_(peer), initiator_(initiator), buffers_(buffers), timeout_(timeout) {}
+    : context_(context),
+      peer_(peer),
+      initiator_(initiator),
+      buffers_(buffers),
+      timeout_(timeout),
+      clock_(SampleClock::instance()) {}
 
-Status PairSession::wait_for(Request& request, Clock::time_point now, const char* what) {
+Status PairSession::wait_for(Request& request, const char* what) {
   if (request.completed()) return {};
-  return wait(context_, request, Deadline::after(now, timeout_), what);
+  return wait(context_, request, timeout_, what);
 }
 
-Status PairSession::wait_for_byte(volatile std::byte* where, std::byte value, Clock::time_point now) {
-  const Deadline deadline = Deadline::after(now, timeout_);
+// The deadline starts only once the wait gets long, so quick arrivals read no clock.
+Status PairSession::wait_for_byte(volatile std::byte* where, std::byte value) {
+  std::optional<Deadline> deadline;
   for (unsigned spin = 1; *where != value; ++spin) {
     FB_TRY(context_.progress());
-    if (spin % kSpinsPerClockRead == 0 && deadline.expired())
+    if (spin % kSpinsPerClockRead != 0) continue;
+    if (!deadline) deadline = Deadline::after(timeout_);
+    if (deadline->expired())
       return Status::error(StatusCode::kTimeout,
                            "rank " + std::to_string(context_.rank()) + ": no put from rank " +
                                std::to_string(peer_.peer()) + " within " + std::to_string(timeout_.count()) +
@@ -44,13 +52,13 @@ Status PairSession::wait_for_byte(volatile std::byte* where, std::byte value, Cl
 
 Status PairSession::send_control(uint64_t value) {
   FB_TRY_ASSIGN(Request request, peer_.send(&value, sizeof(value), kControlTag));
-  return wait_for(request, Clock::now(), "control message");
+  return wait_for(request, "control message");
 }
 
 Expected<uint64_t> PairSession::recv_control() {
   uint64_t value = 0;
   FB_TRY_ASSIGN(Request request, peer_.recv(&value, sizeof(value), kControlTag));
-  FB_TRY(wait_for(request, Clock::now(), "control message"));
+  FB_TRY(wait_for(request, "control message"));
   return value;
 }
 
@@ -68,24 +76,26 @@ template <bool kTimed>
 Status PairSession::pingpong_send(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
   void* out = buffers_.send->data();
   void* in = buffers_.recv->data();
-  Clock::time_point last = Clock::now();
+  if (!initiator_) {
+    for (uint64_t i = 0; i < iterations; ++i) {
+      FB_TRY_ASSIGN(Request r, peer_.recv(in, bytes, kDataTag));
+      FB_TRY(wait_for(r, "receive"));
+      FB_TRY_ASSIGN(Request s, peer_.send(out, bytes, kDataTag));
+      FB_TRY(wait_for(s, "send of the reply"));
+    }
+    return {};
+  }
+  SampleClock::Ticks last = clock_.now();
   for (uint64_t i = 0; i < iterations; ++i) {
-    if (initiator_) {
-      FB_TRY_ASSIGN(Request r, peer_.recv(in, bytes, kDataTag));
-      FB_TRY_ASSIGN(Request s, peer_.send(out, bytes, kDataTag));
-      FB_TRY(wait_for(s, last, "send"));
-      FB_TRY(wait_for(r, last, "receive of the reply"));
-      if constexpr (kTimed) {
-        const Clock::time_point now = Clock::now();
-        m->samples_us.push_back(micros(now - last) / 2);
-        last = now;
-      }
-    } else {
-      FB_TRY_ASSIGN(Request r, peer_.recv(in, bytes, kDataTag));
-      FB_TRY(wait_for(r, last, "receive"));
-      FB_TRY_ASSIGN(Request s, peer_.send(out, bytes, kDataTag));
-      FB_TRY(wait_for(s, last, "send of the reply"));
-      if constexpr (kTimed) last = Clock::now();
+    // Send first: posting the receive overlaps with the message in flight.
+    FB_TRY_ASSIGN(Request s, peer_.send(out, bytes, kDataTag));
+    FB_TRY_ASSIGN(Request r, peer_.recv(in, bytes, kDataTag));
+    FB_TRY(wait_for(s, "send"));
+    FB_TRY(wait_for(r, "receive of the reply"));
+    if constexpr (kTimed) {
+      const SampleClock::Ticks now = clock_.now();
+      m->samples_us.push_back(clock_.to_us(now - last) / 2);
+      last = now;
     }
   }
   return {};
@@ -95,23 +105,20 @@ template <bool kTimed>
 Status PairSession::pingpong_put(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
   std::byte* out = buffers_.send->bytes();
   volatile std::byte* flag = buffers_.recv->bytes() + bytes - 1;
-  Clock::time_point last = Clock::now();
+  SampleClock::Ticks last = clock_.now();
   for (uint64_t i = 0; i < iterations; ++i) {
     sequence_ = next_sequence(sequence_);
     const std::byte expected{sequence_};
-    if (!initiator_) FB_TRY(wait_for_byte(flag, expected, last));
+    if (!initiator_) FB_TRY(wait_for_byte(flag, expected));
     out[bytes - 1] = expected;
     FB_TRY_ASSIGN(Request put, peer_.put(out, bytes, *buffers_.send_region, *buffers_.peer_recv, 0));
-    FB_TRY(wait_for(put, last, "put"));
-    if (initiator_) {
-      FB_TRY(wait_for_byte(flag, expected, last));
-      if constexpr (kTimed) {
-        const Clock::time_point now = Clock::now();
-        m->samples_us.push_back(micros(now - last) / 2);
-        last = now;
-      }
-    } else if constexpr (kTimed) {
-      last = Clock::now();
+    FB_TRY(wait_for(put, "put"));
+    if (!initiator_) continue;
+    FB_TRY(wait_for_byte(flag, expected));
+    if constexpr (kTimed) {
+      const SampleClock::Ticks now = clock_.now();
+      m->samples_us.push_back(clock_.to_us(now - last) / 2);
+      last = now;
     }
   }
   return {};
@@ -121,73 +128,74 @@ template <bool kTimed>
 Status PairSession::get_latency(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
   if (!initiator_) return recv_control().status();  // stays passive until the reader is done
   void* in = buffers_.recv->data();
-  Clock::time_point last = Clock::now();
+  SampleClock::Ticks last = clock_.now();
   for (uint64_t i = 0; i < iterations; ++i) {
     FB_TRY_ASSIGN(Request get, peer_.get(in, bytes, *buffers_.recv_region, *buffers_.peer_send, 0));
-    FB_TRY(wait_for(get, last, "get"));
+    FB_TRY(wait_for(get, "get"));
     if constexpr (kTimed) {
-      const Clock::time_point now = Clock::now();
-      m->samples_us.push_back(micros(now - last));  // one get is a full round trip
+      const SampleClock::Ticks now = clock_.now();
+      m->samples_us.push_back(clock_.to_us(now - last));  // one get is a full round trip
       last = now;
     }
   }
   return send_control(0);
 }
 
-// bw/bibw/msgrate: `window` operations outstanding per step, then a final handshake so the
-// sender's clock includes the receiver having everything.
+// bw/bibw/msgrate: a sliding window, as ucx_perftest and perftest keep it: up to `window`
+// operations in flight; each slot is reposted as soon as its previous operation completes.
+// One sample per `window` operations posted. A final handshake puts the receiver's
+// completion inside the timed interval.
 template <bool kTimed>
 Status PairSession::stream(const SizeRun& run, uint64_t windows, RankMeasurement* m) {
   const bool bidirectional = run.test == P2pTest::kBibw;
-  const bool sends = initiator_ || bidirectional;
-  const bool receives = !initiator_ || bidirectional;
-  const size_t window = static_cast<size_t>(run.window);
-  void* out = buffers_.send->data();
-  void* in = buffers_.recv->data();
   const bool one_sided = run.op != P2pOp::kSend;
-  Clock::time_point last = Clock::now();
-  for (uint64_t w = 0; w < windows; ++w) {
-    requests_.clear();
-    if (run.op == P2pOp::kSend) {
-      if (receives)
-        for (size_t k = 0; k < window; ++k) {
-          FB_TRY_ASSIGN(Request r, peer_.recv(in, run.bytes, kDataTag));
-          requests_.push_back(r);
-        }
-      if (sends)
-        for (size_t k = 0; k < window; ++k) {
-          FB_TRY_ASSIGN(Request s, peer_.send(out, run.bytes, kDataTag));
-          requests_.push_back(s);
-        }
-    } else if (sends) {
-      for (size_t k = 0; k < window; ++k) {
-        if (run.op == P2pOp::kPut) {
-          FB_TRY_ASSIGN(Request p, peer_.put(out, run.bytes, *buffers_.send_region, *buffers_.peer_recv, 0));
-          requests_.push_back(p);
-        } else {
-          FB_TRY_ASSIGN(Request g, peer_.get(in, run.bytes, *buffers_.recv_region, *buffers_.peer_send, 0));
-          requests_.push_back(g);
-        }
-      }
-      if (run.op == P2pOp::kPut) {
-        FB_TRY_ASSIGN(Request f, peer_.flush());
-        requests_.push_back(f);
-      }
+  const bool issues = initiator_ || bidirectional;
+  const bool receives = !one_sided && (!initiator_ || bidirectional);
+  const size_t window = static_cast<size_t>(run.window);
+  const uint64_t total = windows * window;
+  issued_.assign(issues ? window : 0, Request{});
+  posted_.assign(receives ? window : 0, Request{});
+  SampleClock::Ticks last = clock_.now();
+  for (uint64_t k = 0; k < total && (issues || receives); ++k) {
+    const size_t slot = k % window;
+    if (receives) {
+      FB_TRY(wait_for(posted_[slot], "receive"));
+      FB_TRY_ASSIGN(posted_[slot], peer_.recv(buffers_.recv->data(), run.bytes, kDataTag));
     }
-    for (Request& r : requests_) FB_TRY(wait_for(r, last, "windowed transfer"));
+    if (issues) {
+      FB_TRY(wait_for(issued_[slot], "windowed transfer"));
+      FB_TRY_ASSIGN(issued_[slot], issue(run));
+    }
     if constexpr (kTimed) {
-      const Clock::time_point now = Clock::now();
-      if (sends) m->samples_us.push_back(micros(now - last));
-      last = now;
+      if (issues && slot == window - 1) {
+        const SampleClock::Ticks now = clock_.now();
+        m->samples_us.push_back(clock_.to_us(now - last));
+        last = now;
+      }
     }
-    // One-sided receivers have nothing to post: they wait for the final handshake below.
-    if (one_sided && !sends) break;
+  }
+  for (Request& r : posted_) FB_TRY(wait_for(r, "receive"));
+  for (Request& r : issued_) FB_TRY(wait_for(r, "windowed transfer"));
+  if (issues && run.op == P2pOp::kPut) {
+    FB_TRY_ASSIGN(Request flushed, peer_.flush());
+    FB_TRY(wait_for(flushed, "flush"));
   }
   // Two-sided: the receiver confirms it has everything. One-sided: the initiator, whose
   // flush already saw remote completion, tells the passive side it is done.
   if (bidirectional) return exchange_control(initiator_);
   if (one_sided) return initiator_ ? send_control(0) : recv_control().status();
   return initiator_ ? recv_control().status() : send_control(0);
+}
+
+Expected<Request> PairSession::issue(const SizeRun& run) {
+  switch (run.op) {
+    case P2pOp::kSend: return peer_.send(buffers_.send->data(), run.bytes, kDataTag);
+    case P2pOp::kPut:
+      return peer_.put(buffers_.send->data(), run.bytes, *buffers_.send_region, *buffers_.peer_recv, 0);
+    case P2pOp::kGet:
+      return peer_.get(buffers_.recv->data(), run.bytes, *buffers_.recv_region, *buffers_.peer_send, 0);
+  }
+  return Status::error(StatusCode::kInternal, "unknown operation", FB_HERE);
 }
 
 Status PairSession::run_phase(const SizeRun& run, uint64_t iterations, RankMeasurement* timed) {

@@ -8,6 +8,7 @@
 
 #include "fabricbench/transport/transport.h"
 #include "plan.h"
+#include "runner/sample_clock.h"
 
 namespace fb {
 
@@ -61,8 +62,8 @@ class PairSession {
   Status run_phase(const SizeRun& run, uint64_t iterations, RankMeasurement* timed);
   Expected<uint64_t> agree_on_iterations(const SizeRun& run, double warmup_seconds);
   Status exchange_control(bool send_first);
-  Status wait_for(Request& request, Clock::time_point now, const char* what);
-  Status wait_for_byte(volatile std::byte* where, std::byte value, Clock::time_point now);
+  Status wait_for(Request& request, const char* what);
+  Status wait_for_byte(volatile std::byte* where, std::byte value);
   Status send_control(uint64_t value);
   Expected<uint64_t> recv_control();
 
@@ -71,7 +72,11 @@ class PairSession {
   const bool initiator_;
   PairBuffers buffers_;
   const std::chrono::milliseconds timeout_;
-  std::vector<Request> requests_;
+  Expected<Request> issue(const SizeRun& run);
+
+  std::vector<Request> issued_;  // sliding-window slots: sends, puts or gets
+  std::vector<Request> posted_;  // sliding-window slots: receives
+  const SampleClock& clock_;
   uint8_t sequence_ = 0;
 };
 

@@ -14,7 +14,13 @@ namespace {
 
 int report_rank(const Bootstrap& bootstrap, const Status& status) {
   if (status.ok()) return kExitOk;
-  std::fprintf(stderr, "fabricbench: rank %d: error: %s\n", bootstrap.rank(), status.to_string().c_str());
+  const std::string message = status.to_string();
+  const std::string prefix = "rank " + std::to_string(bootstrap.rank()) + ": ";
+  // Bootstrap errors already say which rank saw them.
+  if (message.rfind(prefix, 0) == 0)
+    std::fprintf(stderr, "fabricbench: %s\n", message.c_str());
+  else
+    std::fprintf(stderr, "fabricbench: %serror: %s\n", prefix.c_str(), message.c_str());
   if (std::getenv("FABRICBENCH_DEBUG")) std::fprintf(stderr, "%s\n", status.debug_string().c_str());
   std::fflush(stderr);
   return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;

@@ -35,7 +35,8 @@ Status truncated(Rank& rank, size_t sent, size_t capacity, uint32_t tag, bool re
   FB_TRY(buffer.check_guards(what));
   FB_TRY(rank.bootstrap.barrier());
   if (outcome.ok()) return expectation_failed(what + " was reported as a success");
-  if (outcome.code() == StatusCode::kTimeout) return expectation_failed(what + " never completed: " + outcome.to_string());
+  if (outcome.code() == StatusCode::kTimeout)
+    return expectation_failed(what + " never completed: " + outcome.to_string());
   return {};
 }
 
@@ -148,7 +149,8 @@ TEST_P(TransportConformance, AbandonedContextDoesNotHang) {
 TEST_P(TransportConformance, DescribesItself) {
   if (info().library_versions) {
     for (const auto& [library, version] : info().library_versions())
-      EXPECT_FALSE(library.empty() || version.empty()) << "library '" << library << "' version '" << version << "'";
+      EXPECT_FALSE(library.empty() || version.empty())
+          << "library '" << library << "' version '" << version << "'";
   }
   run(2, [](Rank& rank) -> Status {
     FB_TRY(peer(rank, 1 - rank.rank()).status());

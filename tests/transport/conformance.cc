@@ -101,7 +101,8 @@ Status verify(std::span<const std::byte> data, uint64_t seed, std::string_view w
     if (data[i] != pattern_at(seed, i) && wrong++ == 0) first = i;
   if (wrong == 0) return {};
   return Status::error(StatusCode::kDataCorruption,
-                       std::string(what) + ": " + std::to_string(wrong) + " of " + std::to_string(data.size()) +
+                       std::string(what) + ": " + std::to_string(wrong) + " of " +
+                           std::to_string(data.size()) +
                            " bytes wrong, the first at offset " + std::to_string(first),
                        FB_HERE);
 }

@@ -18,7 +18,9 @@ constexpr size_t kWindowSize = (1 << 20) + 8192;
 // Local data sits at a different offset than its remote target, to catch mixed-up offsets.
 constexpr size_t kLocalShift = 13;
 
-uint64_t segment_seed(size_t index, int owner) { return seed_for(kSegments[index].size, owner, 1000 + index); }
+uint64_t segment_seed(size_t index, int owner) {
+  return seed_for(kSegments[index].size, owner, static_cast<uint32_t>(1000 + index));
+}
 
 struct Memory {
   std::unique_ptr<Buffer> window, scratch;
@@ -44,7 +46,8 @@ Status expect_untouched_gaps(const Buffer& window, std::string_view what) {
     for (size_t at = next; at < end; ++at)
       if (window.bytes()[at] != std::byte{0})
         return Status::error(StatusCode::kDataCorruption,
-                             std::string(what) + " wrote outside its targets, at offset " + std::to_string(at),
+                             std::string(what) + " wrote outside its targets, at offset " +
+                                 std::to_string(at),
                              FB_HERE);
     if (i < kSegments.size()) next = kSegments[i].offset + kSegments[i].size;
   }
@@ -90,7 +93,8 @@ Status get_phase(Rank& rank, Memory& m) {
   FB_TRY(sync_through_transport(rank));
   for (size_t i = 0; i < kSegments.size(); ++i)
     FB_TRY(verify({m.scratch->bytes() + kSegments[i].offset + kLocalShift, kSegments[i].size},
-                  segment_seed(i, 100 + other), "segment " + std::to_string(i) + " read from rank " + std::to_string(other)));
+                  segment_seed(i, 100 + other),
+                  "segment " + std::to_string(i) + " read from rank " + std::to_string(other)));
   return {};
 }
 
@@ -126,7 +130,8 @@ TEST_P(TransportConformance, EmptyRegion) {
     FB_TRY_ASSIGN(auto remote, exchange_regions(rank.context, rank.bootstrap, *region));
     const int other = 1 - rank.rank();
     if (remote[other]->size() != 0)
-      return expectation_failed("an empty region imported with size " + std::to_string(remote[other]->size()));
+      return expectation_failed("an empty region imported with size " +
+                                std::to_string(remote[other]->size()));
     FB_TRY_ASSIGN(Endpoint * endpoint, peer(rank, other));
     FB_TRY_ASSIGN(Request put, endpoint->put(buffer->data(), 0, *region, *remote[other], 0));
     FB_TRY(wait_for(rank, put, "empty put"));

@@ -82,7 +82,8 @@ Status out_of_order(Rank& rank, int sender, bool recv_first, std::array<int, 4> 
   FB_TRY(rank.bootstrap.barrier());
   if (sending == recv_first) FB_TRY(post(sending ? send_order : post_order));
   for (int i : wait_order) {
-    const std::string what = "tag " + std::to_string(kMessages[i].tag) + (recv_first ? " (receive posted first)" : " (send posted first)");
+    const std::string what = "tag " + std::to_string(kMessages[i].tag) +
+                             (recv_first ? " (receive posted first)" : " (send posted first)");
     FB_TRY(wait_for(rank, requests[i], what));
     if (sending) continue;
     FB_TRY(verify(buffers[i].span(), seed_for(kMessages[i].size, sender, kMessages[i].tag), what));
@@ -194,7 +195,8 @@ TEST_P(TransportConformance, AllToAllFourRanks) {
     FB_TRY(wait_for_all(rank, requests, "all-to-all message"));
     for (size_t i = 0; i < in.size(); ++i) {
       const auto [from, tag] = sources[i];
-      const std::string what = "message from rank " + std::to_string(from) + " (tag " + std::to_string(tag) + ")";
+      const std::string what =
+          "message from rank " + std::to_string(from) + " (tag " + std::to_string(tag) + ")";
       FB_TRY(verify(in[i].span(), seed_for(in[i].size(), from, tag), what));
       FB_TRY(in[i].check_guards(what));
     }

@@ -31,7 +31,8 @@ TEST_P(UcxOptions, SettingsReachUcx) {
 TEST_P(UcxOptions, MalformedSettingIsRejected) {
   auto group = std::make_shared<ThreadGroup>(1);
   ThreadBootstrap bootstrap(group, 0);
-  auto context = open_transport("ucx", bootstrap, TransportOptions{.settings = {{"RNDV_THRESH", "not-a-size"}}});
+  const TransportOptions options{.settings = {{"RNDV_THRESH", "not-a-size"}}};
+  auto context = open_transport("ucx", bootstrap, options);
   ASSERT_FALSE(context.ok());
   EXPECT_EQ(context.status().code(), StatusCode::kInvalidArgument) << context.status().debug_string();
 }

@@ -44,6 +44,14 @@ Status wait(Context& context, Request& request, const Deadline& deadline, std::s
   }
 }
 
+Status wait(Context& context, Request& request, std::chrono::milliseconds timeout, std::string_view what) {
+  for (unsigned spin = 0; spin < kSpinsPerClockRead; ++spin) {
+    FB_TRY_ASSIGN(const bool done, context.test(request));
+    if (done) return {};
+  }
+  return wait(context, request, Deadline::after(timeout), what);
+}
+
 Status wait_all(Context& context, std::span<Request> requests, const Deadline& deadline,
                 std::string_view what) {
   for (Request& request : requests) FB_TRY(wait(context, request, deadline, what));

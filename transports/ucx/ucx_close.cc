@@ -38,7 +38,8 @@ Status UcxContext::flush_worker(const Deadline& deadline) {
   const ucs_status_t status = finish_request(worker_, ucp_worker_flush_nbx(worker_, &param), deadline.at());
   if (status == UCS_ERR_TIMED_OUT)
     return Status::error(StatusCode::kTimeout,
-                         "rank " + std::to_string(rank()) + ": ucp_worker_flush_nbx did not complete within " +
+                         "rank " + std::to_string(rank()) +
+                             ": ucp_worker_flush_nbx did not complete within " +
                              std::to_string(deadline.budget().count()) +
                              " ms (a peer stopped progressing before close()?)",
                          FB_HERE);

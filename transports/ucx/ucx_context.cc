@@ -50,12 +50,14 @@ Expected<Endpoint*> UcxContext::connect(int peer) {
 Expected<UcxEndpoint*> UcxContext::endpoint(int peer) {
   if (peer < 0 || peer >= size())
     return Status::error(StatusCode::kInvalidArgument,
-                         "no rank " + std::to_string(peer) + " in a job of " + std::to_string(size()) + " ranks",
+                         "no rank " + std::to_string(peer) + " in a job of " + std::to_string(size()) +
+                             " ranks",
                          FB_HERE);
   if (endpoints_[peer]) return endpoints_[peer].get();
   if (closed_)
     return Status::error(StatusCode::kInvalidArgument,
-                         "connect to rank " + std::to_string(peer) + " after the ucx context was closed", FB_HERE);
+                         "connect to rank " + std::to_string(peer) + " after the ucx context was closed",
+                         FB_HERE);
   ucp_ep_params_t params{};
   params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE;
   params.address = reinterpret_cast<const ucp_address_t*>(addresses_[peer].data());
@@ -74,7 +76,8 @@ Expected<std::unique_ptr<MemRegion>> UcxContext::register_memory(MemorySpan memo
 Expected<std::unique_ptr<RemoteRegion>> UcxContext::import_region(int peer, ByteSpan packed) {
   FB_TRY_ASSIGN(UcxEndpoint* endpoint, this->endpoint(peer));
   if (!endpoint->handle())
-    return Status::error(StatusCode::kInvalidArgument, "import_region after the ucx context was closed", FB_HERE);
+    return Status::error(StatusCode::kInvalidArgument, "import_region after the ucx context was closed",
+                         FB_HERE);
   return UcxRemoteRegion::import(state_, endpoint->handle(), peer, packed);
 }
 

@@ -7,7 +7,8 @@ namespace fb::ucx {
 namespace {
 
 [[gnu::cold]] Status post_error(ucs_status_ptr_t request, Op op, uint32_t tag, int self, int peer) {
-  return op_error(UCS_PTR_STATUS(request), {op, tag, peer}, FB_HERE).with_context("rank " + std::to_string(self));
+  return op_error(UCS_PTR_STATUS(request), {op, tag, peer}, FB_HERE)
+      .with_context("rank " + std::to_string(self));
 }
 
 // The posting rank is passed only for the error message.

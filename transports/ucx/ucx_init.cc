@@ -42,7 +42,8 @@ Expected<ContextPtr> init_context(const TransportOptions& options, int ranks) {
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_REQUEST_SIZE |
                       UCP_PARAM_FIELD_TAG_SENDER_MASK | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS | UCP_PARAM_FIELD_NAME;
-  params.features = UCP_FEATURE_TAG | UCP_FEATURE_RMA;
+  params.features = UCP_FEATURE_TAG;
+  if (options.one_sided) params.features |= UCP_FEATURE_RMA;
   if (options.progress == ProgressMode::kEvent) params.features |= UCP_FEATURE_WAKEUP;
   params.request_size = sizeof(RequestInfo);
   params.tag_sender_mask = 0xffffffffu;  // the sender's rank: see wire_tag()

@@ -35,6 +35,9 @@ enum class ProgressMode {
 struct TransportOptions {
   ProgressMode progress = ProgressMode::kPoll;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // The run will use put/get. When false a transport may leave one-sided support out, which
+  // can make progress cheaper (UCX then progresses fewer lanes); memory may still be registered.
+  bool one_sided = true;
   // Transport-specific settings (key=value), recorded in results.
   std::map<std::string, std::string> settings;
 };
@@ -77,6 +80,9 @@ class Endpoint {
   virtual Expected<Request> get(void* data, size_t bytes, const MemRegion& local,
                                 const RemoteRegion& remote, size_t remote_offset) = 0;
   // Completes when every earlier put to this peer is visible in the peer's memory.
+  // One-sided operations may be carried out in software on the target (UCX over tcp or
+  // shared memory), so flush() and get() can need the peer to keep progressing: a passive
+  // peer waits in a transport operation (a receive), never in a bootstrap exchange.
   virtual Expected<Request> flush() = 0;
 };
 
@@ -111,7 +117,9 @@ class Context {
 };
 
 // Drives `request` to completion; fails with kTimeout at the deadline naming `what`.
+// The timeout form reads no clock for requests that finish quickly (timed loops use it).
 Status wait(Context& context, Request& request, const Deadline& deadline, std::string_view what);
+Status wait(Context& context, Request& request, std::chrono::milliseconds timeout, std::string_view what);
 Status wait_all(Context& context, std::span<Request> requests, const Deadline& deadline,
                 std::string_view what);
 
