@@ -1,6 +1,7 @@
 #include "results/host_info.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,9 @@ Version: 44.0-2
 )";
 
 std::string write_temp(const std::string& name, const std::string& content) {
-  const std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
+  // Unique per process: ctest runs test cases of this file in parallel.
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / (name + "-" + std::to_string(getpid()))).string();
   std::ofstream(path) << content;
   return path;
 }
