@@ -21,6 +21,7 @@ struct InstalledLibrary {
 };
 constexpr InstalledLibrary kInstalledLibraries[] = {
     {"rdma-core", "libibverbs1"},
+    {"openmpi", "libopenmpi3"},
 };
 
 std::string trim(std::string_view text) {

@@ -3,7 +3,7 @@
 
   e2e_p2p.py FABRICBENCH VALIDATOR SCHEMA CASE
 
-CASE is one of: main, latency-json, bad-input, dead-rank, list, version. Each case runs the
+CASE is one of: main, latency-json, bad-input, dead-rank, tcp, list, version. Each case runs the
 binary the way the README shows, then checks exit codes, the console, and the JSON results
 (validated against the schema with VALIDATOR). Exits non-zero with the reason on failure.
 """
@@ -146,6 +146,41 @@ def case_dead_rank(tmp):
         fail("records measured before the failure were lost")
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def case_tcp(tmp):
+    # Two processes meet at rank 0's rendezvous; a stranger with the wrong token is refused
+    # without disturbing them. Rank 1 takes its settings from the environment.
+    out = os.path.join(tmp, "tcp.json")
+    uri = f"tcp://127.0.0.1:{free_port()}"
+    common = ["p2p", "--test", "latency", "--sizes", "8:64:x8", "--iters", "50"]
+    rank0 = subprocess.Popen([FABRICBENCH] + common + ["--bootstrap", uri, "--rank", "0", "--size", "2",
+                              "--token", "job42", "--timeout", "30", "--json", out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    stranger = run(common + ["--bootstrap", uri, "--rank", "1", "--size", "2", "--token", "wrong",
+                             "--timeout", "10", "--json", os.path.join(tmp, "stranger.json")], timeout=60)
+    if stranger.returncode == 0 or "token" not in stranger.stderr:
+        rank0.kill()
+        fail("a rank with the wrong token was not refused with a message about the token")
+    env = {"FABRICBENCH_BOOTSTRAP": uri, "FABRICBENCH_RANK": "1", "FABRICBENCH_SIZE": "2",
+           "FABRICBENCH_TOKEN": "job42"}
+    rank1 = run(common + ["--timeout", "30", "--json", os.path.join(tmp, "rank1.json")], timeout=120, env=env)
+    stdout, stderr = rank0.communicate(timeout=120)
+    print(stdout[-2000:])
+    print(stderr[-2000:], file=sys.stderr)
+    if rank0.returncode != 0 or rank1.returncode != 0:
+        fail(f"tcp job failed: rank 0 exit {rank0.returncode}, rank 1 exit {rank1.returncode}")
+    validate(out)
+    doc = load(out)
+    if len(doc["records"]) != 2 or any(r["status"] != "ok" or r["identity"]["ranks"] != 2 for r in doc["records"]):
+        fail(f"unexpected records {doc['records']}")
+
+
 def case_list(tmp):
     proc = run(["list"])
     if proc.returncode != 0 or "loopback" not in proc.stdout or "ucx" not in proc.stdout:
@@ -166,7 +201,7 @@ def case_version(tmp):
 
 
 CASES = {"main": case_main, "latency-json": case_latency_json, "bad-input": case_bad_input,
-         "dead-rank": case_dead_rank, "list": case_list, "version": case_version}
+         "dead-rank": case_dead_rank, "tcp": case_tcp, "list": case_list, "version": case_version}
 
 with tempfile.TemporaryDirectory() as tmp:
     os.chdir(tmp)
