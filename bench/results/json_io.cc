@@ -62,6 +62,17 @@ json samples_json(const Record& r) {
           {"cap", r.samples_cap}};
 }
 
+json collective_json(const CollectiveResult& c) {
+  return {{"count", c.count},
+          {"bytes_requested", c.bytes_requested},
+          {"time_us", number(c.time_us)},
+          {"algbw_gbytes_per_s", number(c.algbw_gbytes_per_s)},
+          {"busbw_gbytes_per_s", number(c.busbw_gbytes_per_s)},
+          {"checked", c.checked},
+          {"wrong", c.wrong},
+          {"slowest_rank", c.slowest_rank}};
+}
+
 json plan_json(const std::map<std::string, std::string>& plan) {
   json j = json::object();  // an empty plan is {} rather than null
   for (const auto& [key, value] : plan) j[key] = value;
@@ -102,6 +113,9 @@ Status read_value(const json& v, const std::string& path, RecordIdentity& out);
 Status read_value(const json& v, const std::string& path, LatencySummary& out);
 Status read_value(const json& v, const std::string& path, Bandwidth& out);
 Status read_value(const json& v, const std::string& path, RankSummary& out);
+Status read_value(const json& v, const std::string& path, CollectiveResult& out);
+Status read_value(const json& v, const std::string& path, bool& out);
+Status read_value(const json& v, const std::string& path, std::optional<CollectiveResult>& out);
 Status read_value(const json& v, const std::string& path, Record& out);
 Status read_value(const json& v, const std::string& path, LibraryVersion& out);
 Status read_value(const json& v, const std::string& path, HostInfo& out);
@@ -261,6 +275,32 @@ Status read_value(const json& v, const std::string& path, RankSummary& out) {
   return o.required("msg_rate", out.msg_rate);
 }
 
+Status read_value(const json& v, const std::string& path, bool& out) {
+  if (!v.is_boolean()) return wrong_type(path, "true or false", v);
+  out = v.get<bool>();
+  return ok_status();
+}
+
+Status read_value(const json& v, const std::string& path, CollectiveResult& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("count", out.count));
+  FB_TRY(o.required("bytes_requested", out.bytes_requested));
+  FB_TRY(o.required("time_us", out.time_us));
+  FB_TRY(o.required("algbw_gbytes_per_s", out.algbw_gbytes_per_s));
+  FB_TRY(o.required("busbw_gbytes_per_s", out.busbw_gbytes_per_s));
+  FB_TRY(o.required("checked", out.checked));
+  FB_TRY(o.required("wrong", out.wrong));
+  return o.required("slowest_rank", out.slowest_rank);
+}
+
+Status read_value(const json& v, const std::string& path, std::optional<CollectiveResult>& out) {
+  CollectiveResult result;
+  FB_TRY(read_value(v, path, result));
+  out = result;
+  return ok_status();
+}
+
 Status read_samples(const json& v, const std::string& path, Record& out) {
   ObjectReader o(v, path);
   FB_TRY(o.check());
@@ -290,6 +330,7 @@ Status read_record(const json& v, const std::string& path, Record& out) {
     FB_TRY(read_samples(*it, join(path, "samples"), out));
   }
   FB_TRY(o.member("per_rank", out.per_rank, ok));
+  FB_TRY(o.optional("collective", out.collective));
   Status consistent = check_record(out);
   if (!consistent.ok()) return invalid(path, consistent.message());
   return ok_status();
@@ -388,6 +429,7 @@ nlohmann::json to_json(const Record& r) {
             {"warmup", r.warmup},
             {"window", r.window}};
   if (r.status != RecordStatus::kOk || !r.reason.empty()) j["reason"] = r.reason;
+  if (r.collective) j["collective"] = collective_json(*r.collective);
   const bool measured = r.status == RecordStatus::kOk || r.samples_total > 0;
   if (!measured) return j;
   j["latency_us"] = latency_json(r.latency_us);

@@ -54,6 +54,20 @@ struct RecordIdentity {
   bool operator==(const RecordIdentity&) const = default;
 };
 
+// nccl-tests' view of a collective run (only on collective records).
+struct CollectiveResult {
+  uint64_t count = 0;            // elements of the whole buffer actually used (after rounding)
+  uint64_t bytes_requested = 0;  // the size asked for; bytes moved are count x element size
+  double time_us = 0;            // mean time per iteration of the slowest rank
+  double algbw_gbytes_per_s = 0;
+  double busbw_gbytes_per_s = 0;
+  bool checked = false;          // false with --check off
+  uint64_t wrong = 0;            // elements differing from the exact result, over all ranks
+  int slowest_rank = 0;
+
+  bool operator==(const CollectiveResult&) const = default;
+};
+
 struct Record {
   RecordIdentity id;
   RecordStatus status = RecordStatus::kOk;
@@ -73,6 +87,7 @@ struct Record {
   uint64_t samples_cap = 0;        // how many at most are kept
 
   std::vector<RankSummary> per_rank;
+  std::optional<CollectiveResult> collective;
   bool operator==(const Record&) const = default;
 };
 

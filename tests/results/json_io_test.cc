@@ -32,6 +32,17 @@ TEST(JsonIo, RecordWithEveryFieldRoundTrips) {
   EXPECT_EQ(read_back(r), r);
 }
 
+TEST(JsonIo, CollectiveBlockRoundTrips) {
+  Record r = sample_latency_record(4096);
+  r.id.benchmark = "allreduce";
+  r.collective = CollectiveResult{.count = 1022, .bytes_requested = 4096, .time_us = 12.5,
+                                  .algbw_gbytes_per_s = 0.33, .busbw_gbytes_per_s = 0.49,
+                                  .checked = true, .wrong = 1, .slowest_rank = 3};
+  EXPECT_EQ(read_back(r), r);
+  EXPECT_EQ(to_json(r)["collective"]["wrong"], 1);
+  EXPECT_FALSE(to_json(sample_latency_record(8)).contains("collective"));
+}
+
 TEST(JsonIo, SkippedRecordCarriesNoNumbers) {
   const Record r = sample_skipped_record();
   const json j = to_json(r);
