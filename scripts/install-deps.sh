@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything fabricbench needs to build, test and compare against its peer tools,
 # from Debian 12 packages only. Idempotent: packages already present are left alone.
+# slurm-wlm, munge and libpmix-dev are for the one-node Slurm of the mpi tests
+# (scripts/slurm-local.sh, which runs its own daemons and leaves any system ones alone;
+# Slurm's PMIx plugin loads libpmix.so, which only libpmix-dev provides).
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,7 @@ packages=(
   libibverbs-dev librdmacm-dev rdma-core ibverbs-utils
   libhwloc-dev hwloc
   libopenmpi-dev openmpi-bin
+  slurm-wlm munge libpmix-dev
   python3 python3-jsonschema
 )
 

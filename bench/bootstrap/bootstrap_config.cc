@@ -8,7 +8,8 @@ namespace {
 
 constexpr std::string_view kTcpScheme = "tcp://";
 constexpr std::string_view kMpiScheme = "mpi://";
-constexpr std::string_view kUsage = "use --bootstrap local, or tcp://HOST:PORT with --rank and --size";
+constexpr std::string_view kUsage =
+    "use --bootstrap local, mpi (under mpirun or srun), or tcp://HOST:PORT with --rank and --size";
 
 Status invalid(std::string message) {
   return Status::error(StatusCode::kInvalidArgument, std::move(message), FB_HERE);
@@ -105,12 +106,85 @@ Status resolve_tcp(const std::string& uri, const BootstrapFlags& flags, const Ge
   return ok_status();
 }
 
-bool is_mpi(const std::string& uri) { return uri == "mpi" || uri.starts_with(kMpiScheme); }
+// A launcher's number, or fallback when it is missing or garbled (the launcher's own
+// business; MPI's numbers are what the job uses).
+int number_or(const std::optional<std::string>& text, int fallback) {
+  if (!text) return fallback;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  return ec == std::errc() && end == text->data() + text->size() ? value : fallback;
+}
+
+// "mpi" or "mpi://" (an address means nothing to it).
+bool is_mpi(const std::string& uri) { return uri == "mpi" || uri == kMpiScheme; }
+
+// why: what asked for mpi ("--bootstrap", "FABRICBENCH_BOOTSTRAP" or a launcher variable).
+Expected<BootstrapConfig> resolve_mpi(BootstrapConfig config, const BootstrapFlags& flags,
+                                      const GetenvFn& getenv_fn, const std::string& why,
+                                      bool mpi_built) {
+  const auto launched = detect_launcher(getenv_fn);
+  if (!mpi_built) {
+    const std::string asked = launched && why == launched->variable
+                                  ? "this process was started by " + launched->launcher + " (" + why +
+                                        " is set)"
+                                  : "the mpi bootstrap was asked for (" + why + ")";
+    return Status::error(StatusCode::kUnavailable,
+                         asked + ", but this build has no MPI; rebuild with libopenmpi-dev "
+                                 "installed (scripts/install-deps.sh), or use --bootstrap "
+                                 "tcp://HOST:PORT with --rank and --size",
+                         FB_HERE);
+  }
+  if (flags.rank || flags.size)
+    return invalid("--rank and --size only apply to --bootstrap tcp://HOST:PORT; under mpirun or "
+                   "srun the launcher numbers the ranks (mpirun -np N, srun -n N)");
+  config.kind = "mpi";
+  config.detected_by = why;
+  if (launched) {
+    config.rank = launched->rank;
+    config.size = launched->size;
+  }
+  return config;
+}
 
 }  // namespace
 
+std::optional<LauncherEnv> detect_launcher(const GetenvFn& getenv_fn) {
+  const auto get = [&](const char* name) { return env_value(getenv_fn, name); };
+  if (const auto rank = get("OMPI_COMM_WORLD_RANK"))
+    return LauncherEnv{"OMPI_COMM_WORLD_RANK", "mpirun", number_or(rank, -1),
+                       number_or(get("OMPI_COMM_WORLD_SIZE"), -1)};
+  if (const auto rank = get("PMIX_RANK"); rank && get("PMIX_NAMESPACE")) {
+    // srun announces its task count beside PMIx; other PMIx launchers do not.
+    return LauncherEnv{"PMIX_RANK", get("SLURM_STEP_ID") ? "srun" : "a PMIx launcher",
+                       number_or(rank, -1), number_or(get("SLURM_STEP_NUM_TASKS"), -1)};
+  }
+  if (const auto rank = get("PMI_RANK"))
+    return LauncherEnv{"PMI_RANK", get("SLURM_STEP_ID") ? "srun" : "a PMI launcher",
+                       number_or(rank, -1), number_or(get("PMI_SIZE"), -1)};
+  // A batch script also sees SLURM_PROCID=0 and the allocation's SLURM_NTASKS, but no step:
+  // fabricbench started there by hand is not one rank of anything.
+  if (const auto rank = get("SLURM_PROCID"); rank && get("SLURM_STEP_ID")) {
+    const int tasks = number_or(get("SLURM_STEP_NUM_TASKS"), number_or(get("SLURM_NTASKS"), 1));
+    if (tasks > 1) return LauncherEnv{"SLURM_PROCID", "srun", number_or(rank, -1), tasks};
+  }
+  return std::nullopt;
+}
+
+bool mpi_bootstrap_built() {
+#ifdef FABRICBENCH_HAVE_MPI_BOOTSTRAP
+  return true;
+#else
+  return false;
+#endif
+}
+
 Expected<BootstrapConfig> resolve_bootstrap_config(const BootstrapFlags& flags,
                                                    const GetenvFn& getenv_fn) {
+  return resolve_bootstrap_config(flags, getenv_fn, mpi_bootstrap_built());
+}
+
+Expected<BootstrapConfig> resolve_bootstrap_config(const BootstrapFlags& flags,
+                                                   const GetenvFn& getenv_fn, bool mpi_built) {
   BootstrapConfig config;
   if (flags.timeout) {
     if (flags.timeout->count() <= 0)
@@ -120,6 +194,12 @@ Expected<BootstrapConfig> resolve_bootstrap_config(const BootstrapFlags& flags,
   }
   const Sourced<std::string> uri =
       pick_string(flags.bootstrap, "--bootstrap", getenv_fn, "FABRICBENCH_BOOTSTRAP");
+  if (!uri.value) {
+    // Started by mpirun or srun: every process is one rank of the launcher's job, where the
+    // local default would start a whole job in each of them.
+    if (const auto launched = detect_launcher(getenv_fn))
+      return resolve_mpi(config, flags, getenv_fn, launched->variable, mpi_built);
+  }
   const std::string which = uri.value.value_or("");
   if (which.empty() || which == "local") {
     if (flags.rank || flags.size)
@@ -131,11 +211,9 @@ Expected<BootstrapConfig> resolve_bootstrap_config(const BootstrapFlags& flags,
     FB_TRY(resolve_tcp(which, flags, getenv_fn, config));
     return config;
   }
-  if (is_mpi(which))
-    return Status::error(StatusCode::kUnavailable,
-                         "the mpi bootstrap is not available in this build; use --bootstrap "
-                         "tcp://HOST:PORT with --rank and --size, or the local bootstrap",
-                         FB_HERE);
+  if (is_mpi(which)) return resolve_mpi(config, flags, getenv_fn, uri.source, mpi_built);
+  if (which.starts_with(kMpiScheme))
+    return invalid("--bootstrap " + which + ": mpi takes no address; use --bootstrap mpi");
   return invalid("unknown bootstrap '" + which + "' (from " + uri.source + "); " + std::string(kUsage));
 }
 

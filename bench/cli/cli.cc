@@ -63,7 +63,7 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
       ->capture_default_str();
   app.add_option("--timeout", f.timeout_s, "Seconds before a silent peer is declared dead")->capture_default_str();
   app.add_option("--transport-opt", f.transport_settings, "Transport setting KEY=VALUE (repeatable)");
-  app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default) or tcp://HOST:PORT (env FABRICBENCH_BOOTSTRAP)");
+  app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default), tcp://HOST:PORT, or mpi (auto-selected under mpirun/srun; env FABRICBENCH_BOOTSTRAP)");
   app.add_option("--rank", f.bootstrap.rank, "This process's rank with --bootstrap tcp (env FABRICBENCH_RANK)");
   app.add_option("--size", f.bootstrap.size, "Number of ranks with --bootstrap tcp (env FABRICBENCH_SIZE)");
   app.add_option("--token", f.bootstrap.token, "Shared job token for --bootstrap tcp (env FABRICBENCH_TOKEN)");

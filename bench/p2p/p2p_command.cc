@@ -34,6 +34,7 @@ Status run_rank(const P2pPlan& plan, const std::string& result_path, Bootstrap& 
   FB_TRY_ASSIGN(std::string binding, bind_local_rank(plan.common.bind, bootstrap.local_rank()));
   auto summary = summarize_plan(plan);
   summary["binding_rank0"] = binding;
+  summary["bootstrap"] = bootstrap.kind();
   FB_TRY_ASSIGN(auto report, RunReport::open(plan.common, "p2p", result_path, summary, bootstrap));
   Status outcome = run_p2p_rank(plan, bootstrap, report.get());
   if (report) {

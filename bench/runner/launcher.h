@@ -1,6 +1,6 @@
 // Starts the ranks this process is responsible for: all of them with the local bootstrap
 // (forked processes, or threads for in-process transports), or just this one when launched
-// by tcp rendezvous (and later mpirun/srun).
+// by tcp rendezvous, or under mpirun/srun through MPI.
 #pragma once
 
 #include <functional>

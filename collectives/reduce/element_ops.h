@@ -73,8 +73,9 @@ template <DataType T, ReduceOp Op>
   for (size_t i = 0; i < count; ++i) o[i] = E::store(combine<Op>(E::load(x[i]), E::load(y[i])));
 }
 
-// inout[i] = inout[i] op in[i]: the same loop with one fewer stream for the compiler to check
-// for overlap, so it needs no runtime alias test against itself.
+// inout[i] = inout[i] op in[i]. Its own loop because the three-stream loop above, called with
+// out == a, may run scalar: its runtime overlap test (clang's, for one) cannot tell the same
+// buffer from a partly overlapping one.
 template <DataType T, ReduceOp Op>
 [[gnu::always_inline]] inline void reduce_elements_inplace(void* inout, const void* in,
                                                            size_t count) {

@@ -207,14 +207,14 @@ TEST(BootstrapConfig, UnknownScheme) {
   expect_invalid(resolve({}, FakeEnv({{"FABRICBENCH_BOOTSTRAP", "slurm"}})), "from FABRICBENCH_BOOTSTRAP");
 }
 
-TEST(BootstrapConfig, MpiIsNotAvailableYet) {
+TEST(BootstrapConfig, MpiWithoutMpiInTheBuildIsUnavailable) {
   for (const char* uri : {"mpi", "mpi://"}) {
     BootstrapFlags f;
     f.bootstrap = uri;
-    const auto got = resolve(f);
+    const auto got = resolve_bootstrap_config(f, nullptr, /*mpi_built=*/false);
     ASSERT_FALSE(got.ok());
     EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
-    EXPECT_THAT(got.status().message(), HasSubstr("not available in this build"));
+    EXPECT_THAT(got.status().message(), HasSubstr("this build has no MPI"));
   }
 }
 
