@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "bootstrap/bootstrap_config.h"
+#include "fabricbench/collectives/algorithm.h"
+#include "fabricbench/collectives/datatype.h"
 #include "fabricbench/transport/memory.h"
 #include "fabricbench/transport/transport.h"
 
@@ -30,6 +32,9 @@ struct CommonPlan {
   MemoryKind memory = MemoryKind::kHost;
   bool hugepages = false;
   TransportOptions transport_options;
+  // transport_options.progress is decided per rank: poll, unless this host runs more ranks
+  // than it has cores, where spinning ranks would starve each other (see binding.h).
+  bool progress_auto = true;
   BootstrapFlags bootstrap;
   std::vector<std::string> command_line;
 };
@@ -42,6 +47,26 @@ struct P2pPlan {
   std::vector<P2pTest> tests{P2pTest::kLatency, P2pTest::kBw};
   P2pOp op = P2pOp::kSend;
   int window = 64;
+};
+
+// One input element of one rank changed so that the result is provably wrong there: for
+// testing the checker end to end (`--inject-corruption RANK:INDEX`).
+struct InjectedCorruption {
+  int rank = 0;
+  size_t index = 0;  // into that rank's input
+};
+
+struct CollectivePlan {
+  CommonPlan common;
+  CollectiveKind kind = CollectiveKind::kAllReduce;
+  std::vector<DataType> dtypes{DataType::kFloat32};
+  std::vector<ReduceOp> ops{ReduceOp::kSum};
+  // Algorithm names, "auto" (chosen per size and rank count), "all" (every registered one)
+  // and "mpi" (the MPI library's own collective, under mpirun/srun).
+  std::vector<std::string> algorithms{"auto"};
+  bool check = true;
+  size_t chunk_bytes = 256 * 1024;
+  std::optional<InjectedCorruption> corruption;
 };
 
 const char* to_string(P2pTest test);

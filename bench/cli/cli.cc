@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/sizes.h"
+#include "fabricbench/collectives/algorithm.h"
 #include "fabricbench/transport/registry.h"
 #include "results/version.h"
 
@@ -29,10 +30,19 @@ struct CommonFlags {
   bool quiet = false;
   std::string memory = "host";
   bool hugepages = false;
-  std::string progress = "poll";
+  std::string progress = "auto";
   double timeout_s = 60;
   std::vector<std::string> transport_settings;
   BootstrapFlags bootstrap;
+};
+
+struct CollectiveFlags {
+  std::string dtypes = "fp32";
+  std::string ops = "sum";
+  std::string algorithms = "auto";
+  std::string check = "on";
+  std::string chunk = "256K";
+  std::optional<std::string> corruption;
 };
 
 struct P2pFlags {
@@ -59,7 +69,7 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
   app.add_flag("--quiet,-q", f.quiet, "No table and no progress; errors only");
   app.add_option("--memory", f.memory, "Buffer memory kind: host|cuda|cuda-pinned")->capture_default_str();
   app.add_flag("--hugepages", f.hugepages, "Back host buffers with huge pages");
-  app.add_option("--progress", f.progress, "poll (spin, lowest latency) or event (sleep; more ranks than cores)")
+  app.add_option("--progress", f.progress, "poll (spin, lowest latency), event (sleep on the transport; for more ranks than cores) or auto (event when this host's ranks outnumber its cores)")
       ->capture_default_str();
   app.add_option("--timeout", f.timeout_s, "Seconds before a silent peer is declared dead")->capture_default_str();
   app.add_option("--transport-opt", f.transport_settings, "Transport setting KEY=VALUE (repeatable)");
@@ -133,12 +143,13 @@ Expected<CommonPlan> build_common_plan(const CommonFlags& f, const char* default
   plan.quiet = f.quiet;
   FB_TRY_ASSIGN(plan.memory, parse_memory_kind(f.memory));
   plan.hugepages = f.hugepages;
-  if (f.progress == "poll") {
+  plan.progress_auto = f.progress == "auto";
+  if (f.progress == "poll" || f.progress == "auto") {
     plan.transport_options.progress = ProgressMode::kPoll;
   } else if (f.progress == "event") {
     plan.transport_options.progress = ProgressMode::kEvent;
   } else {
-    return usage("--progress must be poll or event (got '" + f.progress + "')");
+    return usage("--progress must be poll, event or auto (got '" + f.progress + "')");
   }
   if (f.timeout_s <= 0) return usage("--timeout must be positive seconds");
   plan.transport_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
@@ -186,6 +197,93 @@ constexpr const char* kP2pExamples = R"(Examples:
   UCX_TLS=tcp fabricbench p2p --test bibw --duration 2
   fabricbench p2p --bootstrap tcp://node01:29500 --rank 1 --size 2 --token job42)";
 
+constexpr const char* kCollectiveDefaultSizes = "8:16M:x4";
+
+struct CollectiveCommandInfo {
+  CollectiveKind kind;
+  const char* name;
+  const char* description;
+  const char* examples;
+};
+
+constexpr CollectiveCommandInfo kCollectiveCommands[] = {
+    {CollectiveKind::kAllReduce, "allreduce", "All-reduce: every rank ends with the reduction of all inputs",
+     R"(Examples:
+  fabricbench allreduce --np 4                          # ring/recursive doubling chosen per size
+  fabricbench allreduce --np 4 --algo ring,rabenseifner --dtype fp32,bf16 --op sum,max
+  fabricbench allreduce --np 8 --progress event -b 8 -e 64M -f 2 --check off
+  mpirun -np 4 fabricbench allreduce --algo all,mpi       # beside the MPI library's MPI_Allreduce
+  srun -n 4 --mpi=pmix fabricbench allreduce --sizes 1M:256M:x4)"},
+    {CollectiveKind::kAllGather, "allgather", "All-gather: every rank ends with every rank's block (size = gathered buffer)",
+     R"(Examples:
+  fabricbench allgather --np 4
+  fabricbench allgather --np 6 --algo all --sizes 1K:16M:x4
+  mpirun -np 4 fabricbench allgather --algo auto,mpi)"},
+    {CollectiveKind::kReduceScatter, "reducescatter", "Reduce-scatter: rank r ends with block r of the reduction (size = input)",
+     R"(Examples:
+  fabricbench reducescatter --np 4 --dtype fp16 --op sum)"},
+    {CollectiveKind::kAllToAll, "alltoall", "All-to-all: block j of rank r goes to rank j (size = whole buffer)",
+     R"(Examples:
+  fabricbench alltoall --np 4 --sizes 4K:16M:x4)"},
+};
+
+template <typename T, typename Parse>
+Expected<std::vector<T>> parse_list(const std::string& text, Parse parse) {
+  std::vector<T> out;
+  for (const auto& item : CLI::detail::split(text, ',')) {
+    FB_TRY_ASSIGN(T value, parse(item));
+    out.push_back(value);
+  }
+  if (out.empty()) return usage("empty list '" + text + "'");
+  return out;
+}
+
+Expected<InjectedCorruption> parse_corruption(const std::string& text) {
+  const auto colon = text.find(':');
+  InjectedCorruption c;
+  try {
+    size_t used = 0;
+    if (colon == std::string::npos) throw std::invalid_argument(text);
+    c.rank = std::stoi(text.substr(0, colon), &used);
+    if (used != colon || c.rank < 0) throw std::invalid_argument(text);
+    c.index = std::stoull(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) throw std::invalid_argument(text);
+  } catch (const std::exception&) {
+    return usage("--inject-corruption takes RANK:INDEX (got '" + text + "')");
+  }
+  return c;
+}
+
+Expected<CollectivePlan> build_collective_plan(CommonPlan common, CollectiveKind kind, const CollectiveFlags& f) {
+  CollectivePlan plan;
+  plan.common = std::move(common);
+  plan.common.transport_options.one_sided = false;
+  plan.kind = kind;
+  FB_TRY_ASSIGN(plan.dtypes, parse_list<DataType>(f.dtypes, [](const std::string& s) { return parse_data_type(s); }));
+  FB_TRY_ASSIGN(plan.ops, parse_list<ReduceOp>(f.ops, [](const std::string& s) { return parse_reduce_op(s); }));
+  if (kind == CollectiveKind::kAllGather || kind == CollectiveKind::kAllToAll) plan.ops = {ReduceOp::kSum};
+  plan.algorithms = CLI::detail::split(f.algorithms, ',');
+  for (const auto& name : plan.algorithms) {
+    if (name == "auto" || name == "all" || name == "mpi") continue;
+    if (!AlgorithmRegistry::instance().find(kind, name)) {
+      std::string known;
+      for (const Algorithm* a : AlgorithmRegistry::instance().for_kind(kind))
+        known += (known.empty() ? "" : ", ") + std::string(a->name);
+      return usage("unknown " + std::string(to_string(kind)) + " algorithm '" + name +
+                   "' (use auto, all, mpi or one of: " + known + ")");
+    }
+  }
+  if (f.check != "on" && f.check != "off") return usage("--check must be on or off (got '" + f.check + "')");
+  plan.check = f.check == "on";
+  FB_TRY_ASSIGN(uint64_t chunk, parse_size(f.chunk));
+  if (chunk < 64) return usage("--chunk must be at least 64 bytes");
+  plan.chunk_bytes = chunk;
+  if (f.corruption) {
+    FB_TRY_ASSIGN(plan.corruption, parse_corruption(*f.corruption));
+  }
+  return plan;
+}
+
 constexpr const char* kListExamples = R"(Examples:
   fabricbench list
   fabricbench list --json)";
@@ -216,6 +314,27 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   p2p_cmd->add_option("--window", p2p.window, "Messages outstanding in bw, bibw and msgrate")->capture_default_str();
   p2p_cmd->footer(kP2pExamples);
 
+  CollectiveFlags collective;
+  std::vector<std::pair<CLI::App*, const CollectiveCommandInfo*>> collective_cmds;
+  for (const auto& info : kCollectiveCommands) {
+    CLI::App* cmd = app.add_subcommand(info.name, info.description);
+    add_common_options(*cmd, common, kCollectiveDefaultSizes);
+    cmd->add_option("--dtype", collective.dtypes, "fp32|fp64|fp16|bf16|int32, or a comma list")->capture_default_str();
+    if (info.kind == CollectiveKind::kAllReduce || info.kind == CollectiveKind::kReduceScatter)
+      cmd->add_option("--op", collective.ops, "sum|max|min, or a comma list")->capture_default_str();
+    cmd->add_option("--algo", collective.algorithms,
+                    "auto, all, mpi (the MPI library's own, under mpirun/srun) or algorithm names; comma list")
+        ->capture_default_str();
+    cmd->add_option("--check", collective.check, "on: count wrong elements and fail on any; off: pure speed")
+        ->capture_default_str();
+    cmd->add_option("--chunk", collective.chunk, "Pipeline chunk size for large messages")->capture_default_str();
+    cmd->add_option("--inject-corruption", collective.corruption,
+                    "Test the checker: change input element INDEX of rank RANK (RANK:INDEX)")
+        ->group("Testing");
+    cmd->footer(info.examples);
+    collective_cmds.emplace_back(cmd, &info);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,6 +349,15 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   };
 
   if (list_cmd->parsed()) return {Command{list}, 0};
+
+  for (const auto& [cmd, info] : collective_cmds) {
+    if (!cmd->parsed()) continue;
+    auto common_plan = build_common_plan(common, kCollectiveDefaultSizes, argc, argv);
+    if (!common_plan.ok()) return fail(common_plan.status());
+    auto collective_plan = build_collective_plan(std::move(common_plan.value()), info->kind, collective);
+    if (!collective_plan.ok()) return fail(collective_plan.status());
+    return {Command{std::move(collective_plan.value())}, 0};
+  }
 
   auto plan = build_common_plan(common, kP2pDefaultSizes, argc, argv);
   if (!plan.ok()) return fail(plan.status());

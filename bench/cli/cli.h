@@ -13,7 +13,7 @@ struct ListCommand {
   bool json = false;
 };
 
-using Command = std::variant<ListCommand, P2pPlan>;
+using Command = std::variant<ListCommand, P2pPlan, CollectivePlan>;
 
 struct ParsedCommandLine {
   std::optional<Command> command;  // empty: nothing to run, exit with exit_code

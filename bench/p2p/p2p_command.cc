@@ -21,7 +21,6 @@ std::map<std::string, std::string> summarize_plan(const P2pPlan& plan) {
       {"tests", tests}, {"op", to_string(plan.op)}, {"window", std::to_string(plan.window)},
       {"transport", c.transport}, {"np", std::to_string(c.np)}, {"bind", to_string(c.bind)},
       {"sizes", sizes}, {"memory", std::string(to_string(c.memory))},
-      {"progress", c.transport_options.progress == ProgressMode::kEvent ? "event" : "poll"},
       {"timeout_s", std::to_string(c.transport_options.timeout.count() / 1000.0)},
   };
   summary["iterations"] = c.iterations ? std::to_string(*c.iterations) : "default per test and size";
@@ -31,12 +30,17 @@ std::map<std::string, std::string> summarize_plan(const P2pPlan& plan) {
 }
 
 Status run_rank(const P2pPlan& plan, const std::string& result_path, Bootstrap& bootstrap) {
+  const ProgressMode progress_mode = progress_mode_for(plan.common, bootstrap.local_size());
   FB_TRY_ASSIGN(std::string binding, bind_local_rank(plan.common.bind, bootstrap.local_rank()));
   auto summary = summarize_plan(plan);
+  summary["progress"] = progress_mode == ProgressMode::kEvent ? "event" : "poll";
+  if (plan.common.progress_auto) summary["progress"] += " (auto)";
   summary["binding_rank0"] = binding;
   summary["bootstrap"] = bootstrap.kind();
   FB_TRY_ASSIGN(auto report, RunReport::open(plan.common, "p2p", result_path, summary, bootstrap));
-  Status outcome = run_p2p_rank(plan, bootstrap, report.get());
+  P2pPlan resolved = plan;
+  resolved.common.transport_options.progress = progress_mode;
+  Status outcome = run_p2p_rank(resolved, bootstrap, report.get());
   if (report) {
     Status written = report->finish(outcome);
     if (outcome.ok()) return written;

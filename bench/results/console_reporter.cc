@@ -24,6 +24,16 @@ constexpr Column kGBytes{"GB/s", 10};
 constexpr Column kGBits{"Gb/s", 10};
 constexpr Column kMmsg{"Mmsg/s", 10};
 
+// The collective table, after nccl-tests: time is the slowest rank's mean per iteration.
+constexpr Column kCount{"count", 12};
+constexpr Column kType{"type", 6};
+constexpr Column kRedop{"redop", 6};
+constexpr Column kAlgorithm{"algorithm", 26};
+constexpr Column kTime{"time[us]", 12};
+constexpr Column kAlgbw{"algbw[GB/s]", 12};
+constexpr Column kBusbw{"busbw[GB/s]", 12};
+constexpr Column kWrong{"#wrong", 8};
+
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* fmt, ...) {
   char text[512];
@@ -42,6 +52,33 @@ std::string cell(const Column& c, const std::string& text) {
 std::string cell(const Column& c, double value, int decimals) {
   if (!std::isfinite(value)) return cell(c, "-");
   return format("%*.*f", c.width, decimals, value);
+}
+
+bool is_collective(const RecordIdentity& id) { return id.benchmark == "collective"; }
+
+std::string collective_column_header() {
+  std::string line = cell(kBytes, kBytes.title) + cell(kCount, kCount.title) + cell(kType, kType.title) +
+                     cell(kRedop, kRedop.title) + "  " + format("%-*s", kAlgorithm.width, kAlgorithm.title) +
+                     cell(kIterations, kIterations.title) + cell(kTime, kTime.title) +
+                     cell(kAlgbw, kAlgbw.title) + cell(kBusbw, kBusbw.title) + cell(kWrong, kWrong.title);
+  line[0] = '#';
+  return line;
+}
+
+std::string collective_row(const Record& r) {
+  const uint64_t count = r.collective ? r.collective->count : 0;
+  std::string line = cell(kBytes, std::to_string(r.id.bytes)) + cell(kCount, std::to_string(count)) +
+                     cell(kType, r.id.dtype.value_or("-")) + cell(kRedop, r.id.reduce_op.value_or("-")) + "  " +
+                     format("%-*s", kAlgorithm.width, r.id.algorithm.value_or("-").c_str());
+  if (r.status == RecordStatus::kSkipped) return line + "  skipped: " + r.reason;
+  line += cell(kIterations, std::to_string(r.iterations));
+  if (r.collective) {
+    const CollectiveResult& c = *r.collective;
+    line += cell(kTime, c.time_us, 2) + cell(kAlgbw, c.algbw_gbytes_per_s, 3) + cell(kBusbw, c.busbw_gbytes_per_s, 3) +
+            cell(kWrong, c.checked ? std::to_string(c.wrong) : std::string("N/A"));
+  }
+  if (r.status == RecordStatus::kFailed) line += "  FAILED: " + r.reason;
+  return line;
 }
 
 std::string column_header() {
@@ -68,8 +105,18 @@ std::string hosts_line(const std::vector<HostInfo>& hosts) {
   return line;
 }
 
+// Rows of one block share everything but the size; collective rows also show their data
+// type, reduce op and algorithm (the MPI reference included), as nccl-tests does.
 RecordIdentity block_of(RecordIdentity id) {
   id.bytes = 0;
+  if (is_collective(id)) {
+    id.dtype.reset();
+    id.reduce_op.reset();
+    id.algorithm.reset();
+    id.op.clear();
+    id.transport.clear();
+    id.transport_options.clear();
+  }
   return id;
 }
 
@@ -93,13 +140,21 @@ void ConsoleReporter::identity_block(const RecordIdentity& id) {
   if (block_) print_line("#");
   block_ = block_of(id);
   std::string line = "# benchmark: ";
-  for (const std::string& part :
-       {id.benchmark, "  test: " + id.test, "  op: " + id.op, "  transport: " + id.transport,
-        "  ranks: " + std::to_string(id.ranks), "  memory: " + id.memory})
-    line += part;
-  if (id.dtype) line += "  dtype: " + *id.dtype;
-  if (id.reduce_op) line += "  reduce: " + *id.reduce_op;
-  if (id.algorithm) line += "  algorithm: " + *id.algorithm;
+  if (is_collective(id)) {
+    for (const std::string& part : {id.test, "  transport: " + id.transport,
+                                    "  ranks: " + std::to_string(id.ranks), "  memory: " + id.memory})
+      line += part;
+  } else {
+    for (const std::string& part :
+         {id.benchmark, "  test: " + id.test, "  op: " + id.op, "  transport: " + id.transport,
+          "  ranks: " + std::to_string(id.ranks), "  memory: " + id.memory})
+      line += part;
+  }
+  if (!is_collective(id)) {
+    if (id.dtype) line += "  dtype: " + *id.dtype;
+    if (id.reduce_op) line += "  reduce: " + *id.reduce_op;
+    if (id.algorithm) line += "  algorithm: " + *id.algorithm;
+  }
   print_line(line);
   if (!id.transport_options.empty()) {
     std::string options = "# transport options:";
@@ -117,6 +172,11 @@ void ConsoleReporter::identity_block(const RecordIdentity& id) {
     if (warmup != run_.plan.end()) add("warmup", warmup->second);
     print_line(counts);
   }
+  if (is_collective(id)) {
+    print_line("# time: mean per iteration of the slowest rank; busbw = algbw x bus factor (nccl-tests)");
+    print_line(collective_column_header());
+    return;
+  }
   print_line(std::string("# latency columns: ") + latency_meaning(id.test) + ", microseconds");
   print_line(column_header());
 }
@@ -125,6 +185,11 @@ void ConsoleReporter::row(const Record& r) {
   if (!block_ || *block_ != block_of(r.id)) identity_block(r.id);
   ++rows_;
   if (r.status == RecordStatus::kFailed) ++failed_rows_;
+  if (is_collective(r.id)) {
+    print_line(collective_row(r));
+    std::fflush(out_);
+    return;
+  }
   std::string line =
       cell(kBytes, std::to_string(r.id.bytes)) + cell(kIterations, std::to_string(r.iterations));
   if (r.status == RecordStatus::kSkipped) {

@@ -1,6 +1,7 @@
 #include "runner/binding.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
@@ -76,6 +77,14 @@ Expected<std::string> bind_local_rank(BindPolicy policy, int local_rank) {
   const size_t node = static_cast<size_t>(local_rank) % nodes.size();
   FB_TRY(apply(nodes[node]));
   return "numa " + std::to_string(node);
+}
+
+ProgressMode progress_mode_for(const CommonPlan& plan, int local_ranks) {
+  if (!plan.progress_auto) return plan.transport_options.progress;
+  // Online cores, not this process's affinity: a launcher that binds each rank to its own
+  // core leaves one core in the mask, yet the ranks do not share it.
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 && local_ranks > cores ? ProgressMode::kEvent : ProgressMode::kPoll;
 }
 
 }  // namespace fb

@@ -130,6 +130,55 @@ def case_mpirun_errors(tmp):
         fail("--np equal to mpirun's -np was refused")
 
 
+def check_collective(path, ranks, algorithms, mpi_skips=()):
+    """Every fabricbench record ok with #wrong = 0; the MPI reference ok or skipped as listed."""
+    validate(path)
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    if doc["outcome"] != "ok":
+        fail(f"{path}: outcome {doc['outcome']}: {doc.get('error')}")
+    if doc["plan"].get("bootstrap") != "mpi":
+        fail(f"{path}: the plan says bootstrap {doc['plan'].get('bootstrap')!r}, not 'mpi'")
+    seen = set()
+    for r in doc["records"]:
+        ident = r["identity"]
+        seen.add(ident["algorithm"])
+        if ident["ranks"] != ranks:
+            fail(f"{path}: a record has {ident['ranks']} ranks, expected {ranks}")
+        if ident["algorithm"] == "mpi" and ident.get("dtype") in mpi_skips:
+            if r["status"] != "skipped" or "MPI has no" not in r.get("reason", ""):
+                fail(f"{path}: mpi {ident['dtype']} should be skipped with the reason, got {r['status']}")
+            continue
+        if r["status"] != "ok" or r["collective"]["wrong"] != 0 or not r["collective"]["checked"]:
+            fail(f"{path}: {ident['algorithm']} {ident.get('dtype')} {ident['bytes']} B: status {r['status']}, "
+                 f"collective {r.get('collective')}")
+        if ident["bytes"] > 0 and r["collective"]["busbw_gbytes_per_s"] <= 0:
+            fail(f"{path}: {ident['algorithm']} {ident['bytes']} B has no bus bandwidth")
+    missing = set(algorithms) - seen
+    if missing:
+        fail(f"{path}: no records for {sorted(missing)} (got {sorted(seen)})")
+
+
+def case_mpirun_collective(tmp):
+    out = os.path.join(tmp, "allreduce.json")
+    proc = run([MPIRUN, "--oversubscribe", "-np", "3", FABRICBENCH, "allreduce", "--algo", "all,mpi",
+                "--dtype", "fp32,bf16", "--op", "sum,max", "--sizes", "0,8,1001,64K,1M", "--iters", "5",
+                "--json", out], timeout=240)
+    if proc.returncode != 0:
+        fail("mpirun -np 3 fabricbench allreduce --algo all,mpi failed")
+    if proc.stdout.count("# results: ") != 1:
+        fail("the console does not end with exactly one '# results:' line")
+    check_collective(out, 3, ["ring", "recursive-doubling", "rabenseifner", "mpi"], mpi_skips=("bf16",))
+    for command, algorithms in (("allgather", ["ring", "bruck", "recursive-doubling", "mpi"]),
+                                ("reducescatter", ["ring", "mpi"]), ("alltoall", ["pairwise", "mpi"])):
+        out = os.path.join(tmp, f"{command}.json")
+        proc = run([MPIRUN, "--oversubscribe", "-np", "3", FABRICBENCH, command, "--algo", "all,mpi",
+                    "--sizes", "8,4K,1M", "--iters", "5", "--json", out], timeout=240)
+        if proc.returncode != 0:
+            fail(f"mpirun -np 3 fabricbench {command} failed")
+        check_collective(out, 3, algorithms)
+
+
 def free_port_pair():
     # slurmctld listens on PORT, slurmd on PORT + 1.
     for port in range(16817, 17817, 2):
@@ -190,6 +239,24 @@ def case_slurm(tmp):
         fail("sbatch --wait scripts/fabricbench.sbatch failed")
     check_result(batch, [8, 64])
 
+    out = os.path.join(tmp, "srun-allreduce.json")
+    proc = run(["srun", "-n", "4", "--mpi=pmix", FABRICBENCH, "allreduce", "--algo", "auto,ring,mpi",
+                "--sizes", "8,64K,1M", "--iters", "5", "--json", out], env=env, timeout=240)
+    if proc.returncode != 0:
+        fail("srun -n 4 --mpi=pmix fabricbench allreduce failed")
+    check_collective(out, 4, ["ring", "mpi"])
+
+    batch = os.path.join(tmp, "sbatch-allgather.json")
+    proc = run(["sbatch", "--wait", "-N", "1", "--ntasks-per-node=4", f"--output={job_out}", f"--chdir={tmp}",
+                f"--export=ALL,FABRICBENCH={FABRICBENCH},FABRICBENCH_RESULT={batch}", SBATCH_SCRIPT,
+                "allgather", "--algo", "all", "--sizes", "1K,1M", "--iters", "5"], env=env, timeout=240)
+    if os.path.exists(job_out):
+        with open(job_out, encoding="utf-8") as f:
+            print(f"---- {job_out}\n{f.read()[-4000:]}")
+    if proc.returncode != 0:
+        fail("sbatch --wait scripts/fabricbench.sbatch allgather failed")
+    check_collective(batch, 4, ["ring", "bruck", "recursive-doubling"])
+
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +275,8 @@ def main():
             if os.path.exists(SLURM_STATE) and slurm_down() != 0:
                 sys.exit(1)
         else:
-            {"mpirun": case_mpirun, "mpirun-errors": case_mpirun_errors}[CASE](tmp)
+            {"mpirun": case_mpirun, "mpirun-errors": case_mpirun_errors,
+             "mpirun-collective": case_mpirun_collective}[CASE](tmp)
     print(f"PASS: {CASE}")
 
 

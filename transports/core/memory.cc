@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -33,6 +34,16 @@ struct AllocatorTable {
 
 AllocatorTable& allocators() {
   static AllocatorTable table;
+  return table;
+}
+
+struct CopierTable {
+  std::mutex mutex;
+  std::map<MemoryKind, MemoryCopier> by_kind;
+};
+
+CopierTable& copiers() {
+  static CopierTable table;
   return table;
 }
 
@@ -99,6 +110,37 @@ Expected<std::unique_ptr<Buffer>> allocate(MemoryKind kind, size_t bytes, const 
                              "' is not available in this build (CUDA support not compiled in)",
                          FB_HERE);
   return allocator(bytes, options);
+}
+
+void register_memory_copier(MemoryKind kind, MemoryCopier copier) {
+  std::lock_guard lock(copiers().mutex);
+  copiers().by_kind[kind] = std::move(copier);
+}
+
+Status copy_memory(MemorySpan to, MemorySpan from, size_t bytes) {
+  if (bytes > to.size || bytes > from.size)
+    return Status::error(StatusCode::kInvalidArgument,
+                         "copy of " + std::to_string(bytes) + " bytes does not fit its buffers (" +
+                             std::to_string(from.size) + " -> " + std::to_string(to.size) + ")",
+                         FB_HERE);
+  if (bytes == 0) return ok_status();
+  if (to.kind == MemoryKind::kHost && from.kind == MemoryKind::kHost) {
+    std::memcpy(to.data, from.data, bytes);
+    return ok_status();
+  }
+  const MemoryKind other = to.kind != MemoryKind::kHost ? to.kind : from.kind;
+  MemoryCopier copier;
+  {
+    std::lock_guard lock(copiers().mutex);
+    const auto found = copiers().by_kind.find(other);
+    if (found != copiers().by_kind.end()) copier = found->second;
+  }
+  if (!copier)
+    return Status::error(StatusCode::kUnsupported,
+                         "no copier for " + std::string(to_string(other)) +
+                             " memory in this build (CUDA kinds need the cuda part)",
+                         FB_HERE);
+  return copier(to, from, bytes);
 }
 
 }  // namespace fb

@@ -48,6 +48,14 @@ void register_allocator(MemoryKind kind, Allocator allocator);
 Expected<std::unique_ptr<Buffer>> allocate(MemoryKind kind, size_t bytes,
                                            const AllocOptions& options = {});
 
+// Copies `bytes` from `from` to `to`, synchronously, whatever their kinds (host <-> device):
+// for filling and checking buffers outside timed code. Host to host is memcpy; a copy that
+// involves another kind goes to the copier registered for it (transports/cuda registers one
+// for its kinds) and is kUnsupported while there is none.
+using MemoryCopier = std::function<Status(MemorySpan to, MemorySpan from, size_t bytes)>;
+void register_memory_copier(MemoryKind kind, MemoryCopier copier);
+Status copy_memory(MemorySpan to, MemorySpan from, size_t bytes);
+
 // Page-aligned host memory (with MAP_HUGETLB when asked and available).
 Expected<std::unique_ptr<Buffer>> allocate_host(size_t bytes, const AllocOptions& options = {});
 
