@@ -11,7 +11,7 @@ namespace {
 std::string capability_text(const Capabilities& caps) {
   std::string text;
   auto add = [&](bool on, const char* name) {
-    if (on) text += (text.empty() ? "" : ",") + std::string(name);
+    if (on) text.append(text.empty() ? "" : ",").append(std::string(name));
   };
   add(caps.send_recv, "send");
   add(caps.rma, "put/get");

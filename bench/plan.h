@@ -30,6 +30,7 @@ struct CommonPlan {
   std::optional<std::string> json_path;
   bool quiet = false;
   MemoryKind memory = MemoryKind::kHost;
+  std::optional<int> device;  // unset: one GPU per local rank, round-robin
   bool hugepages = false;
   TransportOptions transport_options;
   // transport_options.progress is decided per rank: poll, unless this host runs more ranks

@@ -29,6 +29,7 @@ struct CommonFlags {
   std::optional<std::string> json_path;
   bool quiet = false;
   std::string memory = "host";
+  std::optional<int> device;
   bool hugepages = false;
   std::string progress = "auto";
   double timeout_s = 60;
@@ -68,6 +69,7 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
   app.add_option("--json", f.json_path, "Result file (default ./fabricbench-<benchmark>-<UTC time>.json)");
   app.add_flag("--quiet,-q", f.quiet, "No table and no progress; errors only");
   app.add_option("--memory", f.memory, "Buffer memory kind: host|cuda|cuda-pinned")->capture_default_str();
+  app.add_option("--device", f.device, "GPU for --memory cuda/cuda-pinned (default: local rank modulo the GPU count)");
   app.add_flag("--hugepages", f.hugepages, "Back host buffers with huge pages");
   app.add_option("--progress", f.progress, "poll (spin, lowest latency), event (sleep on the transport; for more ranks than cores) or auto (event when this host's ranks outnumber its cores)")
       ->capture_default_str();
@@ -143,6 +145,12 @@ Expected<CommonPlan> build_common_plan(const CommonFlags& f, const char* default
   plan.quiet = f.quiet;
   FB_TRY_ASSIGN(plan.memory, parse_memory_kind(f.memory));
   plan.hugepages = f.hugepages;
+  if (f.device) {
+    if (*f.device < 0) return usage("--device must be a GPU index, 0 or more");
+    if (plan.memory == MemoryKind::kHost) return usage("--device applies to --memory cuda or cuda-pinned");
+    plan.device = f.device;
+    plan.transport_options.device = *f.device;
+  }
   plan.progress_auto = f.progress == "auto";
   if (f.progress == "poll" || f.progress == "auto") {
     plan.transport_options.progress = ProgressMode::kPoll;

@@ -14,7 +14,7 @@ namespace {
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  for (const auto& item : items) out.append(out.empty() ? "" : ",").append(item);
   return out;
 }
 

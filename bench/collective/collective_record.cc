@@ -153,7 +153,7 @@ Record build_collective_record(const CollectiveCase& c, const std::vector<Collec
   } else if (result.wrong > 0) {
     record.status = RecordStatus::kFailed;
     std::string where;
-    for (int r : wrong_ranks) where += (where.empty() ? "" : ",") + std::to_string(r);
+    for (int r : wrong_ranks) where.append(where.empty() ? "" : ",").append(std::to_string(r));
     record.reason = std::to_string(result.wrong) + " wrong element" + (result.wrong == 1 ? "" : "s") +
                     " (ranks " + where + ")";
   }

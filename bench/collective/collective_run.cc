@@ -14,6 +14,7 @@
 #include "fabricbench/transport/registry.h"
 #include "runner/progress.h"
 #include "runner/sample_clock.h"
+#include "runner/transport_setup.h"
 
 namespace fb {
 namespace {
@@ -85,7 +86,8 @@ Expected<RunBuffers> allocate_buffers(const CollectivePlan& plan, int ranks, int
         if (r.algorithm) scratch = std::max(scratch, r.algorithm->scratch_bytes(shape));
     }
   }
-  const AllocOptions options{.hugepages = plan.common.hugepages, .device = local_rank};
+  const AllocOptions options{
+      .hugepages = plan.common.hugepages, .device = plan.common.device.value_or(-1), .local_rank = local_rank};
   const MemoryKind kind = plan.common.memory;
   RunBuffers b;
   FB_TRY_ASSIGN(b.input, allocate(kind, input, options));
@@ -211,13 +213,10 @@ Record skipped(RecordIdentity identity, std::string reason) {
   return r;
 }
 
-// Why fabricbench's own algorithms cannot run with this transport and memory, or empty.
+// Why fabricbench's own algorithms cannot run over this transport, or empty.
 std::string algorithms_unsupported(const CollectivePlan& plan, const Capabilities& caps,
                                    const Expected<Communicator>& comm) {
-  const std::string& name = plan.common.transport;
-  if (!caps.send_recv) return "transport '" + name + "' has no send/recv";
-  if (std::find(caps.memory.begin(), caps.memory.end(), plan.common.memory) == caps.memory.end())
-    return "transport '" + name + "' cannot move " + std::string(to_string(plan.common.memory)) + " memory";
+  if (!caps.send_recv) return "transport '" + plan.common.transport + "' has no send/recv";
   if (!comm.ok()) return comm.status().message();
   return {};
 }
@@ -246,58 +245,79 @@ Status gather_and_report(Bootstrap& bootstrap, const CollectiveCase& c, const Co
   return ok_status();
 }
 
+// Every case of the plan, in the order they run.
+template <typename Visit>
+Status for_each_case(const CollectivePlan& plan, int ranks, Visit&& visit) {
+  const std::vector<ReduceOp> ops = reduces(plan.kind) ? plan.ops : std::vector<ReduceOp>{ReduceOp::kSum};
+  for (DataType dtype : plan.dtypes)
+    for (ReduceOp op : ops)
+      for (uint64_t bytes : plan.common.sizes) {
+        const CollectiveShape shape = shape_for(plan.kind, dtype, op, ranks, bytes);
+        FB_TRY_ASSIGN(auto runners, runners_for(plan, ranks, bytes));
+        for (const Runner& runner : runners) FB_TRY(visit(shape, bytes, runner));
+      }
+  return ok_status();
+}
+
 }  // namespace
 
 Status run_collective_rank(const CollectivePlan& plan, Bootstrap& bootstrap, RecordSink* sink) {
   const TransportInfo* info = TransportRegistry::instance().find(plan.common.transport);
   TransportOptions options = plan.common.transport_options;
   options.one_sided = false;
-  FB_TRY_ASSIGN(auto context, open_transport(plan.common.transport, bootstrap, options));
-  CommunicatorOptions comm_options;
-  comm_options.chunk_bytes = plan.chunk_bytes;
-  comm_options.timeout = plan.common.transport_options.timeout;
-  auto comm = Communicator::create(*context, plan.common.memory, comm_options);
-  const std::string own_unsupported = algorithms_unsupported(plan, info->capabilities, comm);
-  FB_TRY_ASSIGN(RunBuffers buffers, allocate_buffers(plan, bootstrap.size(), bootstrap.local_rank()));
-  CaseRun case_run(plan, bootstrap, comm.ok() ? &comm.value() : nullptr, buffers);
-  const auto details = context->describe();
-  const std::vector<ReduceOp> ops = reduces(plan.kind) ? plan.ops : std::vector<ReduceOp>{ReduceOp::kSum};
-
-  size_t total = 0;
-  for (uint64_t bytes : plan.common.sizes) {
-    FB_TRY_ASSIGN(auto runners, runners_for(plan, bootstrap.size(), bytes));
-    total += runners.size() * plan.dtypes.size() * ops.size();
-  }
-  Progress progress(sink && Progress::wanted(plan.common.quiet), total);
-  Status run_outcome;
-  for (DataType dtype : plan.dtypes) {
-    for (ReduceOp op : ops) {
-      for (uint64_t bytes : plan.common.sizes) {
-        const CollectiveShape shape = shape_for(plan.kind, dtype, op, bootstrap.size(), bytes);
-        FB_TRY_ASSIGN(auto runners, runners_for(plan, bootstrap.size(), bytes));
-        for (const Runner& runner : runners) {
-          progress.step("[" + std::string(to_string(plan.kind)) + " " + runner.label + " " +
-                        std::string(to_string(dtype)) + "] " + format_size(bytes) + " B");
-          CollectiveCase c{identity_for(plan, shape, runner, details), shape, bytes,
-                           plan.common.warmup_override.value_or(kDefaultWarmup)};
-          const std::string why = runner.algorithm
-                                      ? own_unsupported
-                                      : mpi_reference_unsupported(shape, plan.common.memory, bootstrap);
-          if (!why.empty()) {
-            progress.clear();
-            if (sink) FB_TRY(sink->add(skipped(std::move(c.identity), why)));
-            continue;
-          }
-          const CollectiveRankResult mine = case_run.run(shape, runner);
-          progress.clear();
-          Status reported = gather_and_report(bootstrap, c, mine, sink);
-          if (reported.code() != StatusCode::kDataCorruption) FB_TRY(reported);
-          if (run_outcome.ok()) run_outcome = reported;
-        }
-      }
+  FB_TRY_ASSIGN(OpenedTransport opened, open_for_memory(plan.common.transport, plan.common.memory, bootstrap, options));
+  std::string skip_all = opened.unsupported;
+  std::optional<Expected<Communicator>> comm;
+  RunBuffers buffers;
+  if (skip_all.empty()) {
+    CommunicatorOptions comm_options;
+    comm_options.chunk_bytes = plan.chunk_bytes;
+    comm_options.timeout = plan.common.transport_options.timeout;
+    comm.emplace(Communicator::create(*opened.context, plan.common.memory, comm_options));
+    auto allocated = allocate_buffers(plan, bootstrap.size(), bootstrap.local_rank());
+    if (allocated.ok()) {
+      buffers = std::move(allocated.value());
+    } else if (is_unsupported_here(allocated.status())) {
+      skip_all = allocated.status().message();
+    } else {
+      return allocated.status();
     }
   }
-  FB_TRY(context->close());
+  FB_TRY_ASSIGN(skip_all, agree_on_skip(bootstrap, skip_all));
+  auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
+  if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
+  const std::string own_unsupported =
+      skip_all.empty() ? algorithms_unsupported(plan, info->capabilities, *comm) : skip_all;
+  CaseRun case_run(plan, bootstrap, comm && comm->ok() ? &comm->value() : nullptr, buffers);
+
+  size_t total = 0;
+  FB_TRY(for_each_case(plan, bootstrap.size(), [&](const CollectiveShape&, uint64_t, const Runner&) {
+    ++total;
+    return ok_status();
+  }));
+  Progress progress(sink && Progress::wanted(plan.common.quiet), total);
+  Status run_outcome;
+  FB_TRY(for_each_case(plan, bootstrap.size(), [&](const CollectiveShape& shape, uint64_t bytes, const Runner& runner) {
+    progress.step("[" + std::string(to_string(plan.kind)) + " " + runner.label + " " +
+                  std::string(to_string(shape.dtype)) + "] " + format_size(bytes) + " B");
+    CollectiveCase c{identity_for(plan, shape, runner, details), shape, bytes,
+                     plan.common.warmup_override.value_or(kDefaultWarmup)};
+    std::string why = runner.algorithm ? own_unsupported
+                                       : mpi_reference_unsupported(shape, plan.common.memory, bootstrap);
+    if (why.empty() && !skip_all.empty()) why = skip_all;
+    if (!why.empty()) {
+      progress.clear();
+      if (sink) FB_TRY(sink->add(skipped(std::move(c.identity), why)));
+      return ok_status();
+    }
+    const CollectiveRankResult mine = case_run.run(shape, runner);
+    progress.clear();
+    Status reported = gather_and_report(bootstrap, c, mine, sink);
+    if (reported.code() != StatusCode::kDataCorruption) FB_TRY(reported);
+    if (run_outcome.ok()) run_outcome = reported;
+    return ok_status();
+  }));
+  if (opened.context) FB_TRY(opened.context->close());
   return run_outcome;
 }
 

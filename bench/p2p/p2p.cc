@@ -11,6 +11,7 @@
 #include "p2p/p2p_record.h"
 #include "p2p/pair_session.h"
 #include "runner/progress.h"
+#include "runner/transport_setup.h"
 
 namespace fb {
 namespace {
@@ -38,10 +39,10 @@ std::string skip_reason(const P2pPlan& plan, const Capabilities& caps, P2pTest t
   const std::string& name = plan.common.transport;
   if (plan.op == P2pOp::kSend && !caps.send_recv) return "transport '" + name + "' has no send/recv";
   if (plan.op != P2pOp::kSend && !caps.rma) return "transport '" + name + "' has no one-sided put/get";
-  if (std::find(caps.memory.begin(), caps.memory.end(), plan.common.memory) == caps.memory.end())
-    return "transport '" + name + "' cannot move " + std::string(to_string(plan.common.memory)) + " memory";
   if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && bytes == 0)
     return "put latency polls the last byte of the message: needs at least 1 byte";
+  if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && plan.common.memory == MemoryKind::kCudaDevice)
+    return "put latency polls the last byte of the message from the CPU: not possible in cuda memory";
   return {};
 }
 
@@ -70,11 +71,18 @@ Expected<PairResources> prepare_buffers(const P2pPlan& plan, Context& context, B
   const uint64_t largest = *std::max_element(plan.common.sizes.begin(), plan.common.sizes.end());
   AllocOptions alloc{.hugepages = plan.common.hugepages};
   PairResources res;
+  alloc.device = plan.common.device.value_or(-1);
+  alloc.local_rank = bootstrap.local_rank();
   FB_TRY_ASSIGN(res.send, allocate(plan.common.memory, largest, alloc));
   FB_TRY_ASSIGN(res.recv, allocate(plan.common.memory, largest, alloc));
-  // A recognisable pattern makes a misdirected or torn transfer visible in a debugger.
-  for (uint64_t i = 0; i < largest; ++i) res.send->bytes()[i] = std::byte(i * 131 + bootstrap.rank());
-  std::memset(res.recv->data(), 0, largest);
+  // A recognisable pattern makes a misdirected or torn transfer visible in a debugger; it is
+  // written through host memory, since the buffers may be device memory.
+  std::vector<std::byte> pattern(largest);
+  for (uint64_t i = 0; i < largest; ++i) pattern[i] = std::byte(i * 131 + bootstrap.rank());
+  const MemorySpan host_pattern{pattern.data(), pattern.size(), MemoryKind::kHost};
+  FB_TRY(copy_memory(res.send->span(), host_pattern, largest));
+  std::fill(pattern.begin(), pattern.end(), std::byte{0});
+  FB_TRY(copy_memory(res.recv->span(), host_pattern, largest));
   res.peer_send.resize(bootstrap.size());
   res.peer_recv.resize(bootstrap.size());
   if (!context.options().one_sided) return res;
@@ -123,24 +131,41 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   const TransportInfo* info = TransportRegistry::instance().find(plan.common.transport);
   TransportOptions options = plan.common.transport_options;
   options.one_sided = plan.op != P2pOp::kSend;  // two-sided runs skip RMA setup, as ucx_perftest does
-  FB_TRY_ASSIGN(auto context, open_transport(plan.common.transport, bootstrap, options));
+  FB_TRY_ASSIGN(OpenedTransport opened, open_for_memory(plan.common.transport, plan.common.memory, bootstrap, options));
   const int rank = bootstrap.rank();
   const int peer = rank ^ 1;
   const bool initiator = rank % 2 == 0;
-  FB_TRY_ASSIGN(Endpoint * endpoint, context->connect(peer));
-  FB_TRY_ASSIGN(PairResources res, prepare_buffers(plan, *context, bootstrap));
-  PairSession session(*context, *endpoint, initiator,
-                      PairBuffers{res.send.get(), res.recv.get(), res.send_region.get(), res.recv_region.get(),
-                                  res.peer_send[peer].get(), res.peer_recv[peer].get()},
-                      plan.common.transport_options.timeout);
-  const auto details = context->describe();
+  std::string skip_all = opened.unsupported;
+  Endpoint* endpoint = nullptr;
+  PairResources res;
+  if (skip_all.empty()) {
+    FB_TRY_ASSIGN(endpoint, opened.context->connect(peer));
+    auto prepared = prepare_buffers(plan, *opened.context, bootstrap);
+    if (prepared.ok()) {
+      res = std::move(prepared.value());
+    } else if (is_unsupported_here(prepared.status())) {
+      skip_all = prepared.status().message();
+    } else {
+      return prepared.status();
+    }
+  }
+  FB_TRY_ASSIGN(skip_all, agree_on_skip(bootstrap, skip_all));
+  std::optional<PairSession> session;
+  if (skip_all.empty())
+    session.emplace(*opened.context, *endpoint, initiator,
+                    PairBuffers{res.send.get(), res.recv.get(), res.send_region.get(), res.recv_region.get(),
+                                res.peer_send[peer].get(), res.peer_recv[peer].get()},
+                    plan.common.transport_options.timeout);
+  auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
+  if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
   Progress progress(sink && Progress::wanted(plan.common.quiet), plan.tests.size() * plan.common.sizes.size());
 
   for (P2pTest test : plan.tests) {
     for (uint64_t bytes : plan.common.sizes) {
       progress.step(std::string("[p2p ") + to_string(test) + "] " + format_size(bytes) + " B");
       RecordIdentity identity = identity_for(plan, test, bytes, bootstrap.size(), details);
-      if (std::string why = skip_reason(plan, info->capabilities, test, bytes); !why.empty()) {
+      std::string why = skip_all.empty() ? skip_reason(plan, info->capabilities, test, bytes) : skip_all;
+      if (!why.empty()) {
         progress.clear();
         if (sink) FB_TRY(sink->add(skipped_record(std::move(identity), why)));
         continue;
@@ -151,7 +176,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
                   plan.common.duration_s, plan.window};
       if (plan.common.duration_s > 0) run.warmup = std::max<uint64_t>(run.warmup, 1);
       RankResult mine{rank, host_name(), initiator ? "initiator" : "responder", peer, {}, {}};
-      auto measured = session.run(run);
+      auto measured = session->run(run);
       if (measured.ok())
         mine.measurement = std::move(measured.value());
       else
@@ -160,7 +185,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
       FB_TRY(gather_and_report(bootstrap, mine, std::move(identity), plan.window, sink));
     }
   }
-  return context->close();
+  return opened.context ? opened.context->close() : ok_status();
 }
 
 }  // namespace fb

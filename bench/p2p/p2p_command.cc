@@ -15,8 +15,8 @@ namespace {
 std::map<std::string, std::string> summarize_plan(const P2pPlan& plan) {
   const CommonPlan& c = plan.common;
   std::string tests, sizes;
-  for (P2pTest t : plan.tests) tests += (tests.empty() ? "" : ",") + std::string(to_string(t));
-  for (uint64_t s : c.sizes) sizes += (sizes.empty() ? "" : ",") + format_size(s);
+  for (P2pTest t : plan.tests) tests.append(tests.empty() ? "" : ",").append(std::string(to_string(t)));
+  for (uint64_t s : c.sizes) sizes.append(sizes.empty() ? "" : ",").append(format_size(s));
   std::map<std::string, std::string> summary = {
       {"tests", tests}, {"op", to_string(plan.op)}, {"window", std::to_string(plan.window)},
       {"transport", c.transport}, {"np", std::to_string(c.np)}, {"bind", to_string(c.bind)},

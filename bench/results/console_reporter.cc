@@ -66,8 +66,8 @@ std::string collective_column_header() {
 }
 
 std::string collective_row(const Record& r) {
-  const uint64_t count = r.collective ? r.collective->count : 0;
-  std::string line = cell(kBytes, std::to_string(r.id.bytes)) + cell(kCount, std::to_string(count)) +
+  const std::string count = r.collective ? std::to_string(r.collective->count) : "-";
+  std::string line = cell(kBytes, std::to_string(r.id.bytes)) + cell(kCount, count) +
                      cell(kType, r.id.dtype.value_or("-")) + cell(kRedop, r.id.reduce_op.value_or("-")) + "  " +
                      format("%-*s", kAlgorithm.width, r.id.algorithm.value_or("-").c_str());
   if (r.status == RecordStatus::kSkipped) return line + "  skipped: " + r.reason;
@@ -105,6 +105,46 @@ std::string hosts_line(const std::vector<HostInfo>& hosts) {
   return line;
 }
 
+// "0-7 NVIDIA H100 80GB HBM3 (driver 550.54.15)": a run of consecutive, identical GPUs is one
+// entry, so an eight-GPU host stays short enough to share a line with three others.
+std::string host_gpus(const std::vector<GpuInfo>& gpus) {
+  if (gpus.empty()) return "none";
+  std::string text;
+  for (size_t first = 0, last = 0; first < gpus.size(); first = last + 1) {
+    last = first;
+    while (last + 1 < gpus.size() && gpus[last + 1].index == gpus[last].index + 1 &&
+           gpus[last + 1].name == gpus[first].name &&
+           gpus[last + 1].driver_version == gpus[first].driver_version)
+      ++last;
+    const GpuInfo& gpu = gpus[first];
+    if (!text.empty()) text.append(", ");
+    text.append(std::to_string(gpu.index));
+    if (last > first) text.append("-").append(std::to_string(gpus[last].index));
+    text.append(" ").append(gpu.name.empty() ? std::string("unnamed GPU") : gpu.name);
+    if (!gpu.driver_version.empty())
+      text.append(" (driver ").append(gpu.driver_version).append(")");
+  }
+  return text;
+}
+
+// Only for runs that saw a GPU; a host without any says "none", as a mixed cluster is news.
+std::optional<std::string> gpus_line(const std::vector<HostInfo>& hosts) {
+  constexpr size_t kNamedHosts = 4;  // as for hosts_line
+  size_t gpus = 0, hosts_with_gpus = 0;
+  for (const HostInfo& h : hosts) {
+    gpus += h.gpus.size();
+    hosts_with_gpus += h.gpus.empty() ? 0 : 1;
+  }
+  if (gpus == 0) return std::nullopt;
+  if (hosts.size() > kNamedHosts)
+    return "# gpus: " + std::to_string(gpus) + " on " + std::to_string(hosts_with_gpus) + " of " +
+           std::to_string(hosts.size()) + " hosts";
+  std::string line = "# gpus:";
+  for (size_t i = 0; i < hosts.size(); ++i)
+    line += (i == 0 ? " " : "; ") + hosts[i].hostname + ": " + host_gpus(hosts[i].gpus);
+  return line;
+}
+
 // Rows of one block share everything but the size; collective rows also show their data
 // type, reduce op and algorithm (the MPI reference included), as nccl-tests does.
 RecordIdentity block_of(RecordIdentity id) {
@@ -132,6 +172,7 @@ void ConsoleReporter::begin(const RunInfo& run, const RecordIdentity& first) {
   print_line("# fabricbench " + run.tool_version + " (" + run.git_sha + "), started " +
              run.start_time);
   if (!run.hosts.empty()) print_line(hosts_line(run.hosts));
+  if (auto gpus = gpus_line(run.hosts)) print_line(*gpus);
   identity_block(first);
   std::fflush(out_);
 }

@@ -1,5 +1,6 @@
-// What a results reader needs to know about each host: name, kernel, CPU, memory and the
-// versions of the libraries that did the communicating. Each rank collects its own and the
+// What a results reader needs to know about each host: name, kernel, CPU, memory, GPUs and how
+// they reach each other and the NICs, and the versions of the libraries that did the
+// communicating. Each rank collects its own and the
 // runner allgathers them (to_json / host_from_json in json_io.h carry it over the wire).
 #pragma once
 
@@ -15,10 +16,22 @@
 namespace fb {
 
 // This host, with the library versions of every registered transport plus the ones found
-// installed (rdma-core). A value that cannot be read is left empty or zero, never guessed.
+// installed (rdma-core), and the GPUs nvidia-smi reports. A value that cannot be read is left
+// empty or zero, never guessed; a host without nvidia-smi (or where it fails or hangs past a
+// few seconds) has no GPUs listed.
 HostInfo collect_host_info();
 
 // The pieces, separate so they can be tested with made-up inputs.
+
+// GPUs from the output of `nvidia-smi --query-gpu=index,name,pci.bus_id,memory.total,
+// driver_version,uuid --format=csv,noheader,nounits` (memory.total in MiB; the uuid column may
+// be left out). Lines that are not a GPU (a driver warning, "No devices were found", a GPU
+// nvidia-smi cannot talk to) are skipped; "[N/A]" and similar read as empty or zero.
+std::vector<GpuInfo> parse_nvidia_smi_gpus(std::string_view text);
+
+// The matrix and NIC legend of `nvidia-smi topo -m`, without the legend of link codes (the
+// same on every host) and without terminal escapes or trailing blanks; "" for blank output.
+std::string gpu_topology_from_nvidia_smi(std::string_view text);
 
 // The first "model name" line of /proc/cpuinfo ("" on CPUs that have none, such as most Arm).
 std::string cpu_model_from_cpuinfo(std::istream& cpuinfo);

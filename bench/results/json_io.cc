@@ -73,6 +73,16 @@ json collective_json(const CollectiveResult& c) {
           {"slowest_rank", c.slowest_rank}};
 }
 
+json gpu_json(const GpuInfo& g) {
+  json j = {{"index", g.index},
+            {"name", g.name},
+            {"pci_bus_id", g.pci_bus_id},
+            {"memory_bytes", g.memory_bytes},
+            {"driver_version", g.driver_version}};
+  if (!g.uuid.empty()) j["uuid"] = g.uuid;
+  return j;
+}
+
 json plan_json(const std::map<std::string, std::string>& plan) {
   json j = json::object();  // an empty plan is {} rather than null
   for (const auto& [key, value] : plan) j[key] = value;
@@ -118,6 +128,7 @@ Status read_value(const json& v, const std::string& path, bool& out);
 Status read_value(const json& v, const std::string& path, std::optional<CollectiveResult>& out);
 Status read_value(const json& v, const std::string& path, Record& out);
 Status read_value(const json& v, const std::string& path, LibraryVersion& out);
+Status read_value(const json& v, const std::string& path, GpuInfo& out);
 Status read_value(const json& v, const std::string& path, HostInfo& out);
 
 Status read_value(const json& v, const std::string& path, std::string& out) {
@@ -347,6 +358,17 @@ Status read_value(const json& v, const std::string& path, LibraryVersion& out) {
   return o.required("version", out.version);
 }
 
+Status read_value(const json& v, const std::string& path, GpuInfo& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("index", out.index));
+  FB_TRY(o.required("name", out.name));
+  FB_TRY(o.required("pci_bus_id", out.pci_bus_id));
+  FB_TRY(o.required("memory_bytes", out.memory_bytes));
+  FB_TRY(o.required("driver_version", out.driver_version));
+  return o.optional("uuid", out.uuid);
+}
+
 Status read_value(const json& v, const std::string& path, HostInfo& out) {
   ObjectReader o(v, path);
   FB_TRY(o.check());
@@ -355,7 +377,9 @@ Status read_value(const json& v, const std::string& path, HostInfo& out) {
   FB_TRY(o.required("cpu_model", out.cpu_model));
   FB_TRY(o.required("cores", out.cores));
   FB_TRY(o.required("memory_bytes", out.memory_bytes));
-  return o.required("libraries", out.libraries);
+  FB_TRY(o.required("libraries", out.libraries));
+  FB_TRY(o.optional("gpus", out.gpus));  // since 1.2
+  return o.optional("gpu_topology", out.gpu_topology);
 }
 
 // The plan is open-ended: values that are not strings are kept as their JSON text.
@@ -445,9 +469,17 @@ nlohmann::json to_json(const HostInfo& h) {
   json libraries = json::array();
   for (const LibraryVersion& lib : h.libraries)
     libraries.push_back({{"name", lib.name}, {"version", lib.version}});
-  return {{"hostname", h.hostname},         {"kernel", h.kernel},
-          {"cpu_model", h.cpu_model},       {"cores", h.cores},
-          {"memory_bytes", h.memory_bytes}, {"libraries", std::move(libraries)}};
+  json j = {{"hostname", h.hostname},         {"kernel", h.kernel},
+            {"cpu_model", h.cpu_model},       {"cores", h.cores},
+            {"memory_bytes", h.memory_bytes}, {"libraries", std::move(libraries)}};
+  // Left out rather than empty on hosts without GPUs, so their documents read as before 1.2.
+  if (!h.gpus.empty()) {
+    json gpus = json::array();
+    for (const GpuInfo& gpu : h.gpus) gpus.push_back(gpu_json(gpu));
+    j["gpus"] = std::move(gpus);
+  }
+  if (!h.gpu_topology.empty()) j["gpu_topology"] = h.gpu_topology;
+  return j;
 }
 
 nlohmann::json to_json(const RunInfo& run, const std::vector<Record>& records) {

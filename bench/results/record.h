@@ -97,6 +97,17 @@ struct LibraryVersion {
   bool operator==(const LibraryVersion&) const = default;
 };
 
+// One GPU as nvidia-smi names it. A value it could not read ("[N/A]") stays empty or zero.
+struct GpuInfo {
+  int index = 0;  // nvidia-smi's (PCI order); CUDA numbers GPUs its own way unless told otherwise
+  std::string name;            // "NVIDIA H100 80GB HBM3"
+  std::string pci_bus_id;      // "00000000:19:00.0", as lspci and sysfs name the device
+  uint64_t memory_bytes = 0;
+  std::string driver_version;  // "550.54.15"
+  std::string uuid;            // "GPU-<uuid>": tells a swapped card from the one it replaced
+  bool operator==(const GpuInfo&) const = default;
+};
+
 struct HostInfo {
   std::string hostname;
   std::string kernel;
@@ -104,6 +115,11 @@ struct HostInfo {
   int cores = 0;
   uint64_t memory_bytes = 0;
   std::vector<LibraryVersion> libraries;
+  // Empty on hosts without NVIDIA GPUs (or without a working nvidia-smi).
+  std::vector<GpuInfo> gpus;
+  // The matrix of `nvidia-smi topo -m` (NVLink/PCIe paths between GPUs and NICs, CPU and NUMA
+  // affinity, the NIC legend), as printed, without its fixed legend of link codes.
+  std::string gpu_topology;
   bool operator==(const HostInfo&) const = default;
 };
 

@@ -98,13 +98,8 @@ Status Communicator::exchange(int to, SendParts out, int from, std::span<std::by
 
 Status Communicator::copy(std::byte* to, const std::byte* from, size_t bytes) const {
   if (bytes == 0 || to == from) return {};
-  if (kernel_->memory() != MemoryKind::kHost) [[unlikely]]
-    return Status::error(StatusCode::kUnsupported,
-                         "collectives cannot copy " + std::string(to_string(kernel_->memory())) +
-                             " memory yet (no copy kernel)",
-                         FB_HERE);
-  std::memcpy(to, from, bytes);
-  return {};
+  // The kernel knows how to reach its memory kind (memcpy for host, a device copy for device).
+  return kernel_->copy(to, from, bytes);
 }
 
 // Posts the first `window` chunks each way, then walks the chunk indices in order: waits for

@@ -1,5 +1,6 @@
 #include "cpu_reduce.h"
 
+#include <cstring>
 #include <string>
 
 namespace fb {
@@ -12,6 +13,11 @@ class CpuReduceKernel final : public ReduceKernel {
 
   std::string_view name() const override { return name_; }
   MemoryKind memory() const override { return MemoryKind::kHost; }
+
+  Status copy(void* to, const void* from, size_t bytes) const override {
+    if (bytes != 0) std::memcpy(to, from, bytes);
+    return ok_status();
+  }
 
  protected:
   Status reduce_checked(void* out, const void* a, const void* b, size_t count, DataType type,

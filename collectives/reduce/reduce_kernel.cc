@@ -77,6 +77,14 @@ Status ReduceKernel::reduce(void* out, const void* a, const void* b, size_t coun
   return reduce_checked(out, a, b, count, type, op);
 }
 
+Status ReduceKernel::copy(void*, const void*, size_t bytes) const {
+  return Status::error(StatusCode::kUnsupported,
+                       "reduce kernel '" + std::string(name()) + "' cannot copy " +
+                           std::string(to_string(memory())) + " memory (" + std::to_string(bytes) +
+                           " bytes)",
+                       FB_HERE);
+}
+
 Expected<const ReduceKernel*> reduce_kernel_for(MemoryKind kind) {
   if (const ReduceKernel* kernel = kernels().find(kind)) return kernel;
   return Status::error(StatusCode::kUnsupported,

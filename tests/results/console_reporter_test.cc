@@ -51,6 +51,60 @@ TEST(ConsoleReporter, RendersTheTable) {
   testing::expect_matches_golden("console.txt", out.text());
 }
 
+// The header lines before the first block, as begin() prints them.
+std::string run_header(const RunInfo& run) {
+  Capture out;
+  ConsoleReporter reporter(out.file());
+  reporter.begin(run, sample_latency_record(8).id);
+  const std::string text = out.text();
+  return text.substr(0, text.find("# benchmark:"));
+}
+
+TEST(ConsoleReporter, GpusAreNamedPerHost) {
+  RunInfo run = sample_run_info();
+  EXPECT_EQ(run_header(run).find("# gpus"), std::string::npos);  // no GPUs, no line
+  HostInfo h100 = testing::sample_gpu_host();
+  h100.gpus.resize(1);
+  run.hosts = {h100};
+  EXPECT_NE(run_header(run).find(
+                "\n# gpus: gpu01: 0 NVIDIA H100 80GB HBM3 (driver 550.54.15)\n"),
+            std::string::npos)
+      << run_header(run);
+}
+
+TEST(ConsoleReporter, IdenticalGpusShareOneEntry) {
+  RunInfo run = sample_run_info();
+  HostInfo eight = testing::sample_gpu_host();
+  eight.gpus.resize(8, eight.gpus.at(0));
+  for (int i = 0; i < 8; ++i) eight.gpus[i].index = i;
+  eight.gpus[7].name = "NVIDIA H100 PCIe";
+  HostInfo other = eight;
+  other.hostname = "gpu02";
+  other.gpus.resize(2);
+  other.gpus[1].driver_version = "535.161.08";
+  run.hosts.push_back(eight);
+  run.hosts.push_back(other);
+  const std::string header = run_header(run);
+  EXPECT_NE(header.find("# hosts: node01 gpu01 gpu02\n"
+                        "# gpus: node01: none; gpu01: 0-6 NVIDIA H100 80GB HBM3 (driver "
+                        "550.54.15), 7 NVIDIA H100 PCIe (driver 550.54.15); gpu02: 0 NVIDIA H100 "
+                        "80GB HBM3 (driver 550.54.15), 1 NVIDIA H100 80GB HBM3 (driver 535.161.08)"
+                        "\n"),
+            std::string::npos)
+      << header;
+}
+
+TEST(ConsoleReporter, ManyGpuHostsAreCounted) {
+  RunInfo run = sample_run_info();
+  for (int i = 0; i < 5; ++i) {
+    HostInfo host = testing::sample_gpu_host();
+    host.hostname = "gpu0" + std::to_string(i);
+    run.hosts.push_back(host);
+  }
+  const std::string header = run_header(run);
+  EXPECT_NE(header.find("# hosts: 6\n# gpus: 10 on 5 of 6 hosts\n"), std::string::npos) << header;
+}
+
 TEST(ConsoleReporter, EachRowIsOutAsSoonAsItArrives) {
   Capture out;
   ConsoleReporter reporter(out.file());

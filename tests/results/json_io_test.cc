@@ -124,6 +124,58 @@ TEST(JsonIo, HostRoundTrips) {
   EXPECT_EQ(back.value(), host);
 }
 
+TEST(JsonIo, HostWithGpusRoundTrips) {
+  RunInfo run = sample_run_info();
+  run.hosts.push_back(testing::sample_gpu_host());
+  const json j = to_json(run, {sample_latency_record(8)});
+  const json& gpu = j["hosts"][1]["gpus"][0];
+  EXPECT_EQ(gpu["name"], "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(gpu["pci_bus_id"], "00000000:19:00.0");
+  EXPECT_EQ(gpu["memory_bytes"], uint64_t{81559} << 20);
+  EXPECT_EQ(gpu["driver_version"], "550.54.15");
+  EXPECT_TRUE(j["hosts"][1]["gpu_topology"].is_string());
+  Expected<ResultDocument> doc = document_from_json(json::parse(j.dump()));
+  ASSERT_TRUE(doc.ok()) << doc.status().to_string();
+  EXPECT_EQ(doc->run, run);
+}
+
+TEST(JsonIo, HostWithoutGpusHasNoGpuFields) {
+  const json j = to_json(sample_run_info().hosts.at(0));
+  EXPECT_FALSE(j.contains("gpus"));
+  EXPECT_FALSE(j.contains("gpu_topology"));
+  HostInfo host = testing::sample_gpu_host();
+  host.gpus.at(0).uuid.clear();  // uuid is written only when nvidia-smi gave one
+  EXPECT_FALSE(to_json(host)["gpus"][0].contains("uuid"));
+  EXPECT_TRUE(to_json(host)["gpus"][1].contains("uuid"));
+}
+
+TEST(JsonIo, OlderMinorVersionsRead) {
+  // A 1.1 or 1.0 document is this document without the fields added since.
+  for (const char* version : {"1.1", "1.0"}) {
+    json j = to_json(sample_run_info(), {sample_latency_record(8)});
+    j["schema_version"] = version;
+    Expected<ResultDocument> doc = document_from_json(j);
+    ASSERT_TRUE(doc.ok()) << version << ": " << doc.status().to_string();
+    EXPECT_EQ(doc->schema_version, version);
+    EXPECT_TRUE(doc->run.hosts.at(0).gpus.empty());
+    EXPECT_EQ(doc->run.hosts.at(0).gpu_topology, "");
+  }
+}
+
+TEST(JsonIo, GpuErrorsNameTheField) {
+  json j = to_json(testing::sample_gpu_host());
+  j["gpus"][1].erase("pci_bus_id");
+  Expected<HostInfo> host = host_from_json(j);
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.status().message(), "gpus[1].pci_bus_id: required field is missing");
+  j = to_json(testing::sample_gpu_host());
+  j["gpus"][0]["memory_bytes"] = "80GB";
+  host = host_from_json(j);
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.status().message(),
+            "gpus[0].memory_bytes: expected a non-negative integer, got string");
+}
+
 // ---- errors name the field ----
 
 std::string record_error(const json& j) {

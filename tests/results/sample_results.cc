@@ -103,6 +103,27 @@ RunInfo sample_run_info() {
   return run;
 }
 
+HostInfo sample_gpu_host() {
+  HostInfo host = sample_run_info().hosts.at(0);
+  host.hostname = "gpu01";
+  host.gpus = {{0, "NVIDIA H100 80GB HBM3", "00000000:19:00.0", uint64_t{81559} << 20, "550.54.15",
+                "GPU-5ce4a3b2-8f1d-4c6e-9a07-31d2b9e0f4a1"},
+               {1, "NVIDIA H100 80GB HBM3", "00000000:3B:00.0", uint64_t{81559} << 20, "550.54.15",
+                "GPU-0b7c61e9-2d44-4f3a-8e15-c9a6f2d7b803"}};
+  host.gpu_topology =
+      "\tGPU0\tGPU1\tNIC0\tNIC1\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\n"
+      "GPU0\t X \tNV18\tPIX\tSYS\t0-55,112-167\t0\t\tN/A\n"
+      "GPU1\tNV18\t X \tSYS\tPIX\t56-111,168-223\t1\t\tN/A\n"
+      "NIC0\tPIX\tSYS\t X \tSYS\n"
+      "NIC1\tSYS\tPIX\tSYS\t X\n"
+      "\n"
+      "NIC Legend:\n"
+      "\n"
+      "  NIC0: mlx5_0\n"
+      "  NIC1: mlx5_1";
+  return host;
+}
+
 void expect_matches_golden(const std::string& name, const std::string& actual) {
   const std::string path = std::string(FB_RESULTS_TEST_DIR) + "/golden/" + name;
   const char* update = std::getenv("FABRICBENCH_UPDATE_GOLDEN");

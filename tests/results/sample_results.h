@@ -18,6 +18,8 @@ Record sample_skipped_record();
 Record sample_failed_record();
 // Fixed run metadata (version, sha, times, one host) so rendered output never changes.
 RunInfo sample_run_info();
+// A host with two H100s on NVLink, each next to its own NIC, and the matrix that says so.
+HostInfo sample_gpu_host();
 
 // Compares actual with tests/results/golden/<name>. With FABRICBENCH_UPDATE_GOLDEN=1 in the
 // environment the golden file is rewritten instead (review the diff before keeping it).

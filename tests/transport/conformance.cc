@@ -1,5 +1,7 @@
 #include "conformance.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <thread>
 
@@ -38,6 +40,11 @@ void TransportConformance::SetUp() {
   ASSERT_NE(info_, nullptr) << "transport '" << GetParam() << "' left the registry";
   if (Status usable = info_->probe(); !usable.ok())
     GTEST_SKIP() << "transport '" << GetParam() << "' is not usable here: " << usable.to_string();
+  // This suite runs ranks as threads on host buffers; a transport for device memory between
+  // processes (cuda-ipc) has its own suite among the gpu tests.
+  const auto& kinds = info_->capabilities.memory;
+  if (std::find(kinds.begin(), kinds.end(), MemoryKind::kHost) == kinds.end())
+    GTEST_SKIP() << "transport '" << GetParam() << "' does not move host memory (see its own suite)";
 }
 
 void TransportConformance::run(int ranks, const RankBody& body, TransportOptions options) {

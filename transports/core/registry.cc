@@ -1,6 +1,8 @@
 #include "fabricbench/transport/registry.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "fabricbench_build_config.h"
 
@@ -34,6 +36,37 @@ std::vector<std::pair<std::string, std::string>> TransportRegistry::not_built() 
   for (const auto& entry : kTransportsNotBuilt)
     if (entry.name) out.emplace_back(entry.name, entry.reason);
   return out;
+}
+
+namespace {
+struct StagerTable {
+  std::mutex mutex;
+  std::map<MemoryKind, ContextStager> by_kind;
+};
+StagerTable& stagers() {
+  static StagerTable table;
+  return table;
+}
+}  // namespace
+
+void register_context_stager(MemoryKind memory, ContextStager stager) {
+  std::lock_guard lock(stagers().mutex);
+  stagers().by_kind[memory] = stager;
+}
+
+Expected<std::unique_ptr<Context>> stage_context(std::unique_ptr<Context> inner, MemoryKind memory) {
+  ContextStager stager = nullptr;
+  {
+    std::lock_guard lock(stagers().mutex);
+    const auto found = stagers().by_kind.find(memory);
+    if (found != stagers().by_kind.end()) stager = found->second;
+  }
+  if (!stager)
+    return Status::error(StatusCode::kUnsupported,
+                         "no staged path for " + std::string(to_string(memory)) +
+                             " memory in this build (it comes with the CUDA part)",
+                         FB_HERE);
+  return stager(std::move(inner));
 }
 
 Expected<std::unique_ptr<Context>> open_transport(std::string_view name, Bootstrap& bootstrap,

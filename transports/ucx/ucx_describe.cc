@@ -68,6 +68,21 @@ void add_endpoint_info(std::map<std::string, std::string>& out, int peer, ucp_ep
   out["endpoint.lanes"] = lanes;
 }
 
+// The memory types this UCX build can move ("host,cuda,..."): Debian's UCX has no CUDA support,
+// so device memory over it goes through fabricbench's staged path.
+std::string memory_types(ucp_context_h context) {
+  ucp_context_attr_t attr{};
+  attr.field_mask = UCP_ATTR_FIELD_MEMORY_TYPES;
+  if (ucp_context_query(context, &attr) != UCS_OK) return {};
+  std::string out;
+  for (int type = 0; type < UCS_MEMORY_TYPE_LAST; ++type) {
+    if (!(attr.memory_types & UCS_BIT(type))) continue;
+    if (!out.empty()) out += ',';
+    out += ucs_memory_type_names[type];
+  }
+  return out;
+}
+
 }  // namespace
 
 std::map<std::string, std::string> UcxContext::describe() const {
@@ -75,6 +90,7 @@ std::map<std::string, std::string> UcxContext::describe() const {
       {"version", ucp_get_version_string()},
       {"progress", options_.progress == ProgressMode::kEvent ? "event" : "poll"},
   };
+  if (std::string types = memory_types(state_->context.get()); !types.empty()) out["memory_types"] = types;
   add_environment(out);
   for (const auto& [key, value] : options_.settings) out["setting." + key] = value;
   for (const auto& endpoint : endpoints_) {

@@ -152,8 +152,8 @@ class Communicator {
   Status send(int to, SendParts out) const { return exchange(to, out, kNoPeer, RecvParts{}); }
   Status recv(int from, RecvParts in) const { return exchange(kNoPeer, SendParts{}, from, in); }
 
-  // Copies between two buffers of the collective's memory kind (host memory for now: a device
-  // kind is kUnsupported until its reduce kernel brings a copy).
+  // Copies between two buffers of the collective's memory kind, through the reduce kernel (a
+  // device kernel copies on the device).
   Status copy(std::byte* to, const std::byte* from, size_t bytes) const;
 
  private:

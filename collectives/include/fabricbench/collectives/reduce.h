@@ -37,6 +37,11 @@ class ReduceKernel {
   [[nodiscard]] Status reduce(void* out, const void* a, const void* b, size_t count,
                               DataType type, ReduceOp op) const;
 
+  // to[0, bytes) = from[0, bytes), both in memory(); synchronous like reduce(), and the buffers
+  // must not overlap. Collectives copy through their kernel so that device buffers are copied
+  // on the device. The default is kUnsupported, naming the kernel.
+  [[nodiscard]] virtual Status copy(void* to, const void* from, size_t bytes) const;
+
  protected:
   // Arguments are checked before this is called: a valid type and op, count > 0, non-null
   // pointers aligned to the element size, out either equal to or disjoint from each input.

@@ -38,7 +38,10 @@ class Buffer {
 
 struct AllocOptions {
   bool hugepages = false;
-  int device = 0;  // for device memory kinds
+  // For device memory kinds: the device, or when negative the local rank's share, one device
+  // per local rank round-robin (local_rank modulo the devices this process sees).
+  int device = -1;
+  int local_rank = 0;
 };
 
 using Allocator = std::function<Expected<std::unique_ptr<Buffer>>(size_t, const AllocOptions&)>;

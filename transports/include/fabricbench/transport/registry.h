@@ -34,6 +34,14 @@ class TransportRegistry {
   std::vector<std::unique_ptr<TransportInfo>> transports_;
 };
 
+// The staged path: a context whose transport cannot move `memory` (CUDA device memory over a
+// UCX built without CUDA) is wrapped so that every message is copied through pinned host
+// buffers (device -> host -> transport -> device). transports/cuda registers the stager for
+// its kinds; without one, stage_context is kUnsupported with the reason.
+using ContextStager = Expected<std::unique_ptr<Context>> (*)(std::unique_ptr<Context> inner);
+void register_context_stager(MemoryKind memory, ContextStager stager);
+Expected<std::unique_ptr<Context>> stage_context(std::unique_ptr<Context> inner, MemoryKind memory);
+
 // Opens a transport by name with a clear error for unknown or unusable names.
 Expected<std::unique_ptr<Context>> open_transport(std::string_view name, Bootstrap& bootstrap,
                                                   const TransportOptions& options);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct TransportOptions {
   // The run will use put/get. When false a transport may leave one-sided support out, which
   // can make progress cheaper (UCX then progresses fewer lanes); memory may still be registered.
   bool one_sided = true;
+  // The GPU the run's buffers are on (--device); unset: one per local rank, round-robin.
+  // Transports that drive a GPU themselves (cuda-ipc) use the same one.
+  std::optional<int> device;
   // Transport-specific settings (key=value), recorded in results.
   std::map<std::string, std::string> settings;
 };

@@ -4,7 +4,10 @@
 //   reduce 3-operand out = a op b          3 x size
 //   copy then reduce memcpy + in place     5 x size (what the 3-operand form saves)
 //   memcpy                                 2 x size
-//   reduce_micro --benchmark_filter='fp16'   (Google Benchmark flags apply)
+// Run (Google Benchmark flags apply; results also as JSON with --benchmark_format=json or
+// --benchmark_out=FILE --benchmark_out_format=json):
+//   <build>/bench/micro/reduce_micro --benchmark_filter='fp16'
+//   <build>/bench/micro/reduce_micro --benchmark_min_time=0.05   (a quick pass; seconds, plain number in 1.7)
 #include <benchmark/benchmark.h>
 
 #include <cstring>
