@@ -34,7 +34,7 @@ struct CommonPlan {
   bool hugepages = false;
   TransportOptions transport_options;
   // transport_options.progress is decided per rank: poll, unless this host runs more ranks
-  // than it has cores, where spinning ranks would starve each other (see binding.h).
+  // than it has cores, where spinning ranks would starve each other: yield (see binding.h).
   bool progress_auto = true;
   BootstrapFlags bootstrap;
   std::vector<std::string> command_line;

@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--ranks", type=int, nargs="+", default=[2, 4])
     p.add_argument("--collectives", nargs="+", default=["allreduce", "allgather"])
-    p.add_argument("--sizes", default="8:64M:x8")
+    p.add_argument("--sizes", default="8,64,512,4K,32K,256K,2M,16M,64M")
     p.add_argument("--tls", default="posix,self")
     p.add_argument("--json-out")
     args = p.parse_args()

@@ -71,7 +71,7 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
   app.add_option("--memory", f.memory, "Buffer memory kind: host|cuda|cuda-pinned")->capture_default_str();
   app.add_option("--device", f.device, "GPU for --memory cuda/cuda-pinned (default: local rank modulo the GPU count)");
   app.add_flag("--hugepages", f.hugepages, "Back host buffers with huge pages");
-  app.add_option("--progress", f.progress, "poll (spin, lowest latency), event (sleep on the transport; for more ranks than cores) or auto (event when this host's ranks outnumber its cores)")
+  app.add_option("--progress", f.progress, "poll (spin, lowest latency), yield (poll, giving the core away between passes), event (sleep on the transport), or auto (yield when this host's ranks outnumber its cores, else poll)")
       ->capture_default_str();
   app.add_option("--timeout", f.timeout_s, "Seconds before a silent peer is declared dead")->capture_default_str();
   app.add_option("--transport-opt", f.transport_settings, "Transport setting KEY=VALUE (repeatable)");
@@ -156,8 +156,10 @@ Expected<CommonPlan> build_common_plan(const CommonFlags& f, const char* default
     plan.transport_options.progress = ProgressMode::kPoll;
   } else if (f.progress == "event") {
     plan.transport_options.progress = ProgressMode::kEvent;
+  } else if (f.progress == "yield") {
+    plan.transport_options.progress = ProgressMode::kYield;
   } else {
-    return usage("--progress must be poll, event or auto (got '" + f.progress + "')");
+    return usage("--progress must be poll, event, yield or auto (got '" + f.progress + "')");
   }
   if (f.timeout_s <= 0) return usage("--timeout must be positive seconds");
   plan.transport_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));

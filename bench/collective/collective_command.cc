@@ -52,7 +52,7 @@ Status run_rank(const CollectivePlan& plan, const std::string& benchmark, const 
   const ProgressMode progress_mode = progress_mode_for(plan.common, bootstrap.local_size());
   FB_TRY_ASSIGN(std::string binding, bind_local_rank(plan.common.bind, bootstrap.local_rank()));
   auto summary = summarize_plan(plan);
-  summary["progress"] = progress_mode == ProgressMode::kEvent ? "event" : "poll";
+  summary["progress"] = to_string(progress_mode);
   if (plan.common.progress_auto) summary["progress"] += " (auto)";
   summary["binding_rank0"] = binding;
   summary["bootstrap"] = bootstrap.kind();

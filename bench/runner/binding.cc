@@ -84,7 +84,7 @@ ProgressMode progress_mode_for(const CommonPlan& plan, int local_ranks) {
   // Online cores, not this process's affinity: a launcher that binds each rank to its own
   // core leaves one core in the mask, yet the ranks do not share it.
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores > 0 && local_ranks > cores ? ProgressMode::kEvent : ProgressMode::kPoll;
+  return cores > 0 && local_ranks > cores ? ProgressMode::kYield : ProgressMode::kPoll;
 }
 
 }  // namespace fb

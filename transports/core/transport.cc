@@ -12,6 +12,15 @@ int Deadline::poll_timeout_ms() const {
   return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
 }
 
+const char* to_string(ProgressMode mode) {
+  switch (mode) {
+    case ProgressMode::kPoll: return "poll";
+    case ProgressMode::kEvent: return "event";
+    case ProgressMode::kYield: return "yield";
+  }
+  return "?";
+}
+
 Status Context::wait_for_activity(const Deadline& /*deadline*/) {
   sched_yield();
   return {};
@@ -32,9 +41,11 @@ Status timed_out(const Context& context, const Deadline& deadline, std::string_v
 
 Status wait(Context& context, Request& request, const Deadline& deadline, std::string_view what) {
   const bool sleep = context.options().progress == ProgressMode::kEvent;
+  const bool yield = context.options().progress == ProgressMode::kYield;
   for (unsigned spin = 1;; ++spin) {
     FB_TRY_ASSIGN(const bool done, context.test(request));
     if (done) return {};
+    if (yield) sched_yield();
     if (sleep) {
       FB_TRY(context.wait_for_activity(deadline));
       if (deadline.expired()) return timed_out(context, deadline, what);

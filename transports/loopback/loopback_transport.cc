@@ -208,7 +208,7 @@ class LoopbackContext final : public Context {
   Status close() override { return bootstrap_.barrier(); }
 
   std::map<std::string, std::string> describe() const override {
-    return {{"progress", options_.progress == ProgressMode::kEvent ? "event" : "poll"}};
+    return {{"progress", to_string(options_.progress)}};
   }
 
  private:

@@ -88,7 +88,7 @@ std::string memory_types(ucp_context_h context) {
 std::map<std::string, std::string> UcxContext::describe() const {
   std::map<std::string, std::string> out{
       {"version", ucp_get_version_string()},
-      {"progress", options_.progress == ProgressMode::kEvent ? "event" : "poll"},
+      {"progress", to_string(options_.progress)},
   };
   if (std::string types = memory_types(state_->context.get()); !types.empty()) out["memory_types"] = types;
   add_environment(out);

@@ -31,7 +31,10 @@ struct Capabilities {
 enum class ProgressMode {
   kPoll,   // spin on progress(): lowest latency, one core per rank
   kEvent,  // sleep on the transport's event channel: for more ranks than cores
+  kYield,  // poll, giving the core away between passes: for more ranks than cores
 };
+
+const char* to_string(ProgressMode mode);  // "poll", "event", "yield"
 
 struct TransportOptions {
   ProgressMode progress = ProgressMode::kPoll;
