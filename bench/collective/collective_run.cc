@@ -284,6 +284,11 @@ Status run_collective_rank(const CollectivePlan& plan, Bootstrap& bootstrap, Rec
     }
   }
   FB_TRY_ASSIGN(skip_all, agree_on_skip(bootstrap, skip_all));
+  // A connected endpoint lets the transport describe the path it chose (UCX lanes), which
+  // every record then carries; the algorithms would connect this peer anyway.
+  if (skip_all.empty() && bootstrap.size() > 1) {
+    FB_TRY(opened.context->connect((bootstrap.rank() + 1) % bootstrap.size()).status());
+  }
   auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
   if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
   const std::string own_unsupported =

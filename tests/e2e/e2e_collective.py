@@ -12,6 +12,8 @@ CASE is one of:
               in all-reduce), the record and the run fail (exit 1), and every case is
               still measured and in the JSON
   bad-input   wrong flags are usage errors (exit 2) that say what to do
+  no-gpu      --memory cuda where no GPU is visible: every record skipped with the reason
+              (run only where no GPU is visible)
 """
 import json
 import os
@@ -132,6 +134,23 @@ def case_corruption(tmp):
     corrupted_run(tmp, "allreduce", "ring,recursive-doubling", 3)
 
 
+def case_no_gpu(tmp):
+    # Without a GPU (or without the CUDA part) a --memory cuda run measures nothing and says why
+    # in every record: skipped, never a number, and the run itself succeeds.
+    out = os.path.join(tmp, "cuda.json")
+    proc = run(["allreduce", "--np", "2", "--memory", "cuda", "--sizes", "8,1M", "--json", out])
+    if proc.returncode != 0:
+        fail(f"a run that cannot reach a GPU must skip, not fail (exit {proc.returncode})")
+    doc = load_valid(out)
+    if not doc["records"]:
+        fail("no records")
+    for r in doc["records"]:
+        if r["status"] != "skipped" or "cuda" not in r.get("reason", "") or "collective" in r:
+            fail(f"expected a skipped record naming cuda, got {r['status']}: {r.get('reason')}")
+    if "skipped: " not in proc.stdout:
+        fail("the console does not show the skip and its reason")
+
+
 def case_bad_input(tmp):
     for args, needle in (
         (["allreduce", "--algo", "tree"], "unknown allreduce algorithm 'tree' (use auto, all, mpi or one of"),
@@ -149,7 +168,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         {"allreduce": case_allreduce, "commands": case_commands, "loopback": case_loopback,
-         "corruption": case_corruption, "bad-input": case_bad_input}[CASE](tmp)
+         "corruption": case_corruption, "bad-input": case_bad_input, "no-gpu": case_no_gpu}[CASE](tmp)
     print(f"PASS: {CASE}")
 
 
