@@ -19,7 +19,7 @@ std::string capability_text(const Capabilities& caps) {
   add(caps.gpu_direct, "gpu-direct");
   add(caps.ranks_as_threads, "threads-only");
   std::string memory;
-  for (MemoryKind kind : caps.memory) memory += (memory.empty() ? "" : "|") + std::string(to_string(kind));
+  for (MemoryKind kind : caps.memory) memory.append(memory.empty() ? "" : "|").append(to_string(kind));
   return text + " mem=" + memory;
 }
 

@@ -37,6 +37,11 @@ find_path(IBVERBS_INCLUDE_DIR infiniband/verbs.h)
 find_library(IBVERBS_LIBRARY ibverbs)
 if(IBVERBS_INCLUDE_DIR AND IBVERBS_LIBRARY)
   set(IBVERBS_FOUND TRUE)
+  # The version is only recorded in results; rdma-core's pkg-config file carries it.
+  pkg_check_modules(IBVERBS_PC QUIET libibverbs)
+  if(IBVERBS_PC_FOUND)
+    set(IBVERBS_VERSION "${IBVERBS_PC_VERSION}")
+  endif()
 endif()
 fabricbench_optional_part(VERBS "${FABRICBENCH_WITH_VERBS}" IBVERBS_FOUND
   "libibverbs development files not found (install libibverbs-dev: scripts/install-deps.sh)")

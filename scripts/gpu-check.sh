@@ -27,6 +27,7 @@ nvidia-smi topo -m > "$out/gpu-topology.txt" 2>&1
 cat "$out/gpus.csv"
 
 step gpu_memory_reduce_tests 60 0 "$bin/gpu_memory_reduce_tests" --gtest_brief=1
+step gpu_values_tests 60 0 "$bin/gpu_values_tests" --gtest_brief=1
 step gpu_cuda_ipc_tests 120 0 "$bin/gpu_cuda_ipc_tests" --gtest_brief=1
 step cuda_reduce_micro 90 0 "$bin/cuda_reduce_micro" --benchmark_out="$out/cuda_reduce_micro.json" \
   --benchmark_out_format=json

@@ -1,22 +1,26 @@
 #include "collective/collective_data.h"
 
 #include "fabricbench/collectives/element_access.h"
+#include "fabricbench/collectives/reduce.h"
 
 namespace fb {
 namespace {
-
-// Below 251 and integral, so exact in every type (bf16 holds integers up to 256); the
-// multipliers make neighbouring ranks and elements differ, so a block landing at the wrong
-// place or from the wrong rank shows.
-double moved_value(int source_rank, size_t index) {
-  return static_cast<double>((static_cast<uint64_t>(source_rank) * 37 + index * 11) % 251);
-}
 
 constexpr double kNeverMoved = 252;  // outside moved_value's range
 
 bool is_reduction(CollectiveKind kind) {
   return kind == CollectiveKind::kAllReduce || kind == CollectiveKind::kReduceScatter;
 }
+
+// The kernel that fills and checks `kind` in place, or null where the staging copy must do.
+Expected<const ReduceKernel*> kernel_in_place(MemoryKind kind) {
+  auto kernel = reduce_kernel_for(kind);
+  if (kernel.ok()) return kernel.value();
+  if (kernel.status().code() == StatusCode::kUnsupported) return static_cast<const ReduceKernel*>(nullptr);
+  return kernel.status();
+}
+
+MemorySpan host_span(void* data, size_t bytes) { return {data, bytes, MemoryKind::kHost}; }
 
 }  // namespace
 
@@ -29,22 +33,38 @@ Expected<CollectiveData> CollectiveData::make(const CollectiveShape& shape) {
   return data;
 }
 
-double CollectiveData::input(int rank, size_t index) const {
-  if (reduce_) return reduce_->input(rank, index);
-  return moved_value(rank, index);
+ValueScheme CollectiveData::input_scheme(int rank) const {
+  ValueScheme scheme;
+  scheme.values = reduce_ ? ValueScheme::Values::kReduceInput : ValueScheme::Values::kMoved;
+  if (reduce_) scheme.reduce = reduce_->params();
+  scheme.source = static_cast<uint64_t>(rank);
+  return scheme;
 }
 
-double CollectiveData::expected_output(int rank, size_t index) const {
-  const size_t block = shape_.block();
+ValueScheme CollectiveData::output_scheme(int rank) const {
+  const uint64_t block = shape_.block();
+  const uint64_t r = static_cast<uint64_t>(rank);
+  ValueScheme scheme;
   switch (shape_.kind) {
-    case CollectiveKind::kAllReduce: return reduce_->expected(index);
-    case CollectiveKind::kReduceScatter: return reduce_->expected(static_cast<size_t>(rank) * block + index);
-    case CollectiveKind::kAllGather: return moved_value(static_cast<int>(index / block), index % block);
-    case CollectiveKind::kAllToAll:
-      // Block s of this rank's output is block `rank` of rank s's input.
-      return moved_value(static_cast<int>(index / block), static_cast<size_t>(rank) * block + index % block);
+    case CollectiveKind::kAllReduce:
+      scheme.values = ValueScheme::Values::kReduceResult;
+      break;
+    case CollectiveKind::kReduceScatter:  // block `rank` of the reduction
+      scheme.values = ValueScheme::Values::kReduceResult;
+      scheme.offset = r * block;
+      break;
+    case CollectiveKind::kAllGather:  // block s is rank s's input
+      scheme.values = ValueScheme::Values::kMoved;
+      scheme.block = block;
+      break;
+    case CollectiveKind::kAllToAll:  // block s is block `rank` of rank s's input
+      scheme.values = ValueScheme::Values::kMoved;
+      scheme.block = block;
+      scheme.offset = r * block;
+      break;
   }
-  return 0;
+  if (reduce_) scheme.reduce = reduce_->params();
+  return scheme;
 }
 
 double CollectiveData::corrupted_input(int rank, size_t index) const {
@@ -59,20 +79,43 @@ double CollectiveData::corrupted_input(int rank, size_t index) const {
   return 0;
 }
 
+Status fill_buffer(MemorySpan buffer, size_t count, DataType type, const ValueScheme& scheme, MemorySpan staging) {
+  FB_TRY_ASSIGN(const ReduceKernel* kernel, kernel_in_place(buffer.kind));
+  if (kernel) {
+    const Status filled = kernel->fill(buffer.data, count, type, scheme);
+    if (filled.code() != StatusCode::kUnsupported) return filled;
+  }
+  fill_values(staging.data, count, type, [&](size_t i) { return scheme.value(i); });
+  return copy_memory(buffer, staging, count * element_size(type));
+}
+
+Expected<size_t> count_wrong_in(MemorySpan buffer, size_t count, DataType type, const ValueScheme& scheme,
+                                MemorySpan staging) {
+  FB_TRY_ASSIGN(const ReduceKernel* kernel, kernel_in_place(buffer.kind));
+  if (kernel) {
+    auto wrong = kernel->count_wrong(buffer.data, count, type, scheme);
+    if (wrong.ok()) return static_cast<size_t>(wrong.value());
+    if (wrong.status().code() != StatusCode::kUnsupported) return wrong.status();
+  }
+  FB_TRY(copy_memory(staging, buffer, count * element_size(type)));
+  return count_wrong(staging.data, count, type, [&](size_t i) { return scheme.value(i); });
+}
+
 Status fill_input(const CollectiveData& data, const CollectiveShape& shape, int rank, MemorySpan input,
                   MemorySpan staging, const std::optional<InjectedCorruption>& corruption) {
   const size_t count = shape.input_count();
-  fill_values(staging.data, count, shape.dtype, [&](size_t i) { return data.input(rank, i); });
-  if (corruption && corruption->rank == rank && corruption->index < count)
-    store_value(staging.data, corruption->index, shape.dtype, data.corrupted_input(rank, corruption->index));
-  return copy_memory(input, staging, shape.input_bytes());
+  FB_TRY(fill_buffer(input, count, shape.dtype, data.input_scheme(rank), staging));
+  if (!corruption || corruption->rank != rank || corruption->index >= count) return ok_status();
+  // One element, written over the filled buffer from the host whatever the buffer's kind.
+  const size_t size = shape.element_bytes();
+  store_value(staging.data, 0, shape.dtype, data.corrupted_input(rank, corruption->index));
+  MemorySpan element{static_cast<std::byte*>(input.data) + corruption->index * size, size, input.kind};
+  return copy_memory(element, host_span(staging.data, size), size);
 }
 
 Expected<size_t> count_wrong_output(const CollectiveData& data, const CollectiveShape& shape, int rank,
                                     MemorySpan output, MemorySpan staging) {
-  FB_TRY(copy_memory(staging, output, shape.output_bytes()));
-  return count_wrong(staging.data, shape.output_count(), shape.dtype,
-                     [&](size_t i) { return data.expected_output(rank, i); });
+  return count_wrong_in(output, shape.output_count(), shape.dtype, data.output_scheme(rank), staging);
 }
 
 }  // namespace fb

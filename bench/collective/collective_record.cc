@@ -61,6 +61,8 @@ Bytes serialize(const CollectiveRankResult& r) {
   w.put_text(r.status.ok() ? std::string() : r.status.to_string());
   w.put<uint64_t>(r.iterations);
   w.put<double>(r.elapsed_s);
+  w.put<uint8_t>(r.device_elapsed_s ? 1 : 0);
+  w.put<double>(r.device_elapsed_s.value_or(0));
   w.put<uint8_t>(r.checked ? 1 : 0);
   w.put<uint64_t>(r.wrong);
   const size_t n = std::min<size_t>(r.samples_us.size(), kCollectiveSampleCap);
@@ -74,11 +76,13 @@ Expected<CollectiveRankResult> deserialize_collective_result(ByteSpan bytes) {
   CollectiveRankResult r;
   int32_t rank = 0, code = 0;
   std::string error;
-  uint8_t checked = 0;
+  uint8_t checked = 0, timed_on_device = 0;
+  double device_elapsed_s = 0;
   uint64_t samples = 0;
   bool ok = in.get(rank) && in.get_text(r.host) && in.get(code) && in.get_text(error) &&
-            in.get(r.iterations) && in.get(r.elapsed_s) && in.get(checked) && in.get(r.wrong) &&
-            in.get(samples) && samples <= kCollectiveSampleCap;
+            in.get(r.iterations) && in.get(r.elapsed_s) && in.get(timed_on_device) &&
+            in.get(device_elapsed_s) && in.get(checked) && in.get(r.wrong) && in.get(samples) &&
+            samples <= kCollectiveSampleCap;
   for (uint64_t i = 0; ok && i < samples; ++i) {
     double s = 0;
     ok = in.get(s);
@@ -88,6 +92,7 @@ Expected<CollectiveRankResult> deserialize_collective_result(ByteSpan bytes) {
     return Status::error(StatusCode::kProtocol, "a rank sent a malformed collective result", FB_HERE);
   r.rank = rank;
   r.checked = checked != 0;
+  if (timed_on_device) r.device_elapsed_s = device_elapsed_s;
   if (code != static_cast<int32_t>(StatusCode::kOk))
     r.status = Status::error(static_cast<StatusCode>(code), error, FB_HERE);
   return r;
@@ -135,6 +140,8 @@ Record build_collective_record(const CollectiveCase& c, const std::vector<Collec
     record.iterations = slowest->iterations;
     result.slowest_rank = slowest->rank;
     result.time_us = slowest->elapsed_s * 1e6 / static_cast<double>(slowest->iterations);
+    if (slowest->device_elapsed_s)
+      result.device_time_us = *slowest->device_elapsed_s * 1e6 / static_cast<double>(slowest->iterations);
     if (result.time_us > 0) {
       result.algbw_gbytes_per_s = static_cast<double>(c.identity.bytes) / (result.time_us * 1e3);
       result.busbw_gbytes_per_s = result.algbw_gbytes_per_s * bus_factor(c.shape.kind, c.shape.ranks);

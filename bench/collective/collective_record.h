@@ -1,8 +1,10 @@
 // Turns what every rank measured for one collective case into the record rank 0 reports, in
 // nccl-tests' terms (time = the slowest rank's mean per iteration; algbw = bytes / time;
-// busbw = algbw x the collective's bus factor). Pure: tested on hand-made inputs.
+// busbw = algbw x the collective's bus factor; device time, where measured, is that same rank's
+// on the device's clock). Pure: tested on hand-made inputs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,8 @@ struct CollectiveRankResult {
   Status status;
   uint64_t iterations = 0;
   double elapsed_s = 0;  // the timed iterations, back to back
+  // The same iterations on the device's clock, for memory that has one (CUDA events).
+  std::optional<double> device_elapsed_s;
   bool checked = false;
   uint64_t wrong = 0;
   std::vector<double> samples_us;  // per iteration, the first kCollectiveSampleCap

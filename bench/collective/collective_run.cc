@@ -10,7 +10,7 @@
 #include "collective/collective_data.h"
 #include "collective/collective_record.h"
 #include "collective/mpi_reference.h"
-#include "fabricbench/collectives/element_access.h"
+#include "fabricbench/collectives/reduce.h"
 #include "fabricbench/transport/registry.h"
 #include "runner/progress.h"
 #include "runner/sample_clock.h"
@@ -127,8 +127,8 @@ class CaseRun {
     FB_TRY(fill_input(data, shape, bootstrap_.rank(), buffers_.input->span(), buffers_.staging->span(),
                       plan_.corruption));
     if (!plan_.check) return ok_status();
-    fill_values(buffers_.staging->data(), shape.output_count(), shape.dtype, [](size_t) { return kSentinel; });
-    return copy_memory(buffers_.output->span(), buffers_.staging->span(), shape.output_bytes());
+    return fill_buffer(buffers_.output->span(), shape.output_count(), shape.dtype,
+                       ValueScheme::filled_with(kSentinel), buffers_.staging->span());
   }
 
   // Every rank times one iteration; the slowest decides how many fit the time budget, so all
@@ -150,24 +150,43 @@ class CaseRun {
     return std::clamp<uint64_t>(static_cast<uint64_t>(std::min(fit, 1e15)), lowest, highest);
   }
 
+  // A timer on the clock of the device that holds the buffers, or null for memory without one
+  // (host and pinned memory: the host clock is the only one).
+  Expected<std::unique_ptr<DeviceTimer>> device_timer() const {
+    auto kernel = reduce_kernel_for(buffers_.output->kind());
+    if (!kernel.ok()) return std::unique_ptr<DeviceTimer>();
+    auto timer = kernel.value()->make_timer(buffers_.output->data());
+    if (!timer.ok() && timer.status().code() == StatusCode::kUnsupported) return std::unique_ptr<DeviceTimer>();
+    return timer;
+  }
+
   Status measure(const CollectiveShape& shape, const Runner& runner, CollectiveRankResult& result) {
     FB_TRY_ASSIGN(CollectiveData data, CollectiveData::make(shape));
     FB_TRY(prepare(shape, data));
     const uint64_t warmup = plan_.common.warmup_override.value_or(kDefaultWarmup);
     for (uint64_t i = 0; i < warmup; ++i) FB_TRY(invoke(shape, runner));
     FB_TRY_ASSIGN(result.iterations, agree_iterations(shape, runner));
+    FB_TRY_ASSIGN(std::unique_ptr<DeviceTimer> timer, device_timer());
 
     const SampleClock& clock = SampleClock::instance();
     const size_t kept = static_cast<size_t>(std::min<uint64_t>(result.iterations, kCollectiveSampleCap));
     std::vector<SampleClock::Ticks> ends(kept);
     FB_TRY(bootstrap_.barrier());
+    // The device marks go outside the host's: both clocks see the same iterations, and the
+    // host's time does not include recording the marks.
+    if (timer) FB_TRY(timer->start());
     const auto start = clock.now();
     for (uint64_t i = 0; i < result.iterations; ++i) {
       FB_TRY(invoke(shape, runner));
       if (i < kept) ends[i] = clock.now();
     }
     const auto stop = clock.now();
+    if (timer) FB_TRY(timer->stop());
     result.elapsed_s = clock.to_us(stop - start) * 1e-6;
+    if (timer) {
+      FB_TRY_ASSIGN(const double device_us, timer->elapsed_us());
+      result.device_elapsed_s = device_us * 1e-6;
+    }
     result.samples_us.reserve(kept);
     for (size_t i = 0; i < kept; ++i) result.samples_us.push_back(clock.to_us(ends[i] - (i ? ends[i - 1] : start)));
 

@@ -63,14 +63,16 @@ json samples_json(const Record& r) {
 }
 
 json collective_json(const CollectiveResult& c) {
-  return {{"count", c.count},
-          {"bytes_requested", c.bytes_requested},
-          {"time_us", number(c.time_us)},
-          {"algbw_gbytes_per_s", number(c.algbw_gbytes_per_s)},
-          {"busbw_gbytes_per_s", number(c.busbw_gbytes_per_s)},
-          {"checked", c.checked},
-          {"wrong", c.wrong},
-          {"slowest_rank", c.slowest_rank}};
+  json j = {{"count", c.count},
+            {"bytes_requested", c.bytes_requested},
+            {"time_us", number(c.time_us)},
+            {"algbw_gbytes_per_s", number(c.algbw_gbytes_per_s)},
+            {"busbw_gbytes_per_s", number(c.busbw_gbytes_per_s)},
+            {"checked", c.checked},
+            {"wrong", c.wrong},
+            {"slowest_rank", c.slowest_rank}};
+  if (c.device_time_us) j["device_time_us"] = number(*c.device_time_us);
+  return j;
 }
 
 json gpu_json(const GpuInfo& g) {
@@ -117,6 +119,7 @@ Status read_value(const json& v, const std::string& path, std::optional<std::str
 Status read_value(const json& v, const std::string& path, uint64_t& out);
 Status read_value(const json& v, const std::string& path, int& out);
 Status read_value(const json& v, const std::string& path, double& out);
+Status read_value(const json& v, const std::string& path, std::optional<double>& out);
 Status read_value(const json& v, const std::string& path, std::map<std::string, std::string>& out);
 Status read_value(const json& v, const std::string& path, RecordStatus& out);
 Status read_value(const json& v, const std::string& path, RecordIdentity& out);
@@ -171,6 +174,13 @@ Status read_value(const json& v, const std::string& path, double& out) {
   }
   if (!v.is_number()) return wrong_type(path, "a number or null", v);
   out = v.get<double>();
+  return ok_status();
+}
+
+Status read_value(const json& v, const std::string& path, std::optional<double>& out) {
+  double number = 0;
+  FB_TRY(read_value(v, path, number));
+  out = number;
   return ok_status();
 }
 
@@ -302,7 +312,8 @@ Status read_value(const json& v, const std::string& path, CollectiveResult& out)
   FB_TRY(o.required("busbw_gbytes_per_s", out.busbw_gbytes_per_s));
   FB_TRY(o.required("checked", out.checked));
   FB_TRY(o.required("wrong", out.wrong));
-  return o.required("slowest_rank", out.slowest_rank);
+  FB_TRY(o.required("slowest_rank", out.slowest_rank));
+  return o.optional("device_time_us", out.device_time_us);
 }
 
 Status read_value(const json& v, const std::string& path, std::optional<CollectiveResult>& out) {

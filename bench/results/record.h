@@ -64,6 +64,9 @@ struct CollectiveResult {
   bool checked = false;          // false with --check off
   uint64_t wrong = 0;            // elements differing from the exact result, over all ranks
   int slowest_rank = 0;
+  // Runs on device memory (since 1.3): the same rank's mean device time per iteration, from
+  // events on the GPU's clock around the timed iterations; unset where there is no device clock.
+  std::optional<double> device_time_us;
 
   bool operator==(const CollectiveResult&) const = default;
 };

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cpu_reduce.h"
+#include "fabricbench/collectives/element_access.h"
 
 namespace fb {
 namespace {
@@ -82,6 +83,46 @@ Status ReduceKernel::copy(void*, const void*, size_t bytes) const {
                        "reduce kernel '" + std::string(name()) + "' cannot copy " +
                            std::string(to_string(memory())) + " memory (" + std::to_string(bytes) +
                            " bytes)",
+                       FB_HERE);
+}
+
+namespace {
+
+// Memory the calling thread can read and write with plain loads and stores.
+bool host_addressable(MemoryKind kind) { return kind == MemoryKind::kHost || kind == MemoryKind::kCudaPinned; }
+
+Status check_values_call(const ReduceKernel& kernel, const void* data, size_t count, DataType type,
+                         std::string_view what) {
+  if (!is_valid(type))
+    return invalid(std::string(what) + ": invalid data type " + std::to_string(static_cast<int>(type)));
+  if (count > 0 && !data)
+    return invalid(std::string(what) + ": null buffer for " + std::to_string(count) + " elements");
+  if (!host_addressable(kernel.memory()))
+    return Status::error(StatusCode::kUnsupported,
+                         "reduce kernel '" + std::string(kernel.name()) + "' cannot " + std::string(what) + " " +
+                             std::string(to_string(kernel.memory())) + " memory",
+                         FB_HERE);
+  return ok_status();
+}
+
+}  // namespace
+
+Status ReduceKernel::fill(void* data, size_t count, DataType type, const ValueScheme& scheme) const {
+  FB_TRY(check_values_call(*this, data, count, type, "fill"));
+  fill_values(data, count, type, [&](size_t i) { return scheme.value(i); });
+  return ok_status();
+}
+
+Expected<uint64_t> ReduceKernel::count_wrong(const void* data, size_t count, DataType type,
+                                             const ValueScheme& scheme) const {
+  FB_TRY(check_values_call(*this, data, count, type, "check"));
+  return static_cast<uint64_t>(fb::count_wrong(data, count, type, [&](size_t i) { return scheme.value(i); }));
+}
+
+Expected<std::unique_ptr<DeviceTimer>> ReduceKernel::make_timer(const void*) const {
+  return Status::error(StatusCode::kUnsupported,
+                       "reduce kernel '" + std::string(name()) + "' has no device clock for " +
+                           std::string(to_string(memory())) + " memory",
                        FB_HERE);
 }
 

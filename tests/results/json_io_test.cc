@@ -40,7 +40,30 @@ TEST(JsonIo, CollectiveBlockRoundTrips) {
                                   .checked = true, .wrong = 1, .slowest_rank = 3};
   EXPECT_EQ(read_back(r), r);
   EXPECT_EQ(to_json(r)["collective"]["wrong"], 1);
+  EXPECT_FALSE(to_json(r)["collective"].contains("device_time_us"));  // only runs on device memory
   EXPECT_FALSE(to_json(sample_latency_record(8)).contains("collective"));
+}
+
+TEST(JsonIo, DeviceTimeRoundTripsAndIsNullWhenNotFinite) {
+  Record r = sample_latency_record(4096);
+  r.id.memory = "cuda";
+  r.collective = CollectiveResult{.count = 1024, .bytes_requested = 4096, .time_us = 12.5,
+                                  .algbw_gbytes_per_s = 0.33, .busbw_gbytes_per_s = 0.49,
+                                  .checked = true, .wrong = 0, .slowest_rank = 1, .device_time_us = 11.75};
+  EXPECT_EQ(to_json(r)["collective"]["device_time_us"], 11.75);
+  EXPECT_EQ(read_back(r), r);
+
+  r.collective->device_time_us = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(to_json(r)["collective"]["device_time_us"].is_null());
+  const Record back = read_back(r);
+  ASSERT_TRUE(back.collective && back.collective->device_time_us);
+  EXPECT_TRUE(std::isnan(*back.collective->device_time_us));
+
+  json j = to_json(r);
+  j["collective"]["device_time_us"] = "11us";
+  const auto bad = record_from_json(j);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "collective.device_time_us: expected a number or null, got string");
 }
 
 TEST(JsonIo, SkippedRecordCarriesNoNumbers) {

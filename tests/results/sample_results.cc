@@ -59,6 +59,27 @@ Record sample_latency_record(uint64_t bytes) {
   return r;
 }
 
+Record sample_device_collective_record() {
+  Record r = sample_latency_record(1 << 20);
+  r.id.benchmark = "collective";
+  r.id.test = "allreduce";
+  r.id.transport = "cuda-ipc";
+  r.id.transport_options = {{"data_path", "gpu-direct"}, {"chunk_bytes", "262144"}};
+  r.id.memory = "cuda";
+  r.id.dtype = "fp32";
+  r.id.reduce_op = "sum";
+  r.id.algorithm = "ring";
+  r.sample_unit = "one iteration of the collective";
+  for (RankSummary& rank : r.per_rank) {
+    rank.role = "member";
+    rank.peer = -1;
+  }
+  r.collective = CollectiveResult{.count = 262144, .bytes_requested = 1 << 20, .time_us = 24.5,
+                                  .algbw_gbytes_per_s = 42.75, .busbw_gbytes_per_s = 42.75,
+                                  .checked = true, .wrong = 0, .slowest_rank = 1, .device_time_us = 23.25};
+  return r;
+}
+
 Record sample_skipped_record() {
   Record r;
   r.id = ucx_latency_identity(8);

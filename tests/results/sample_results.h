@@ -12,6 +12,8 @@ namespace fb::testing {
 
 // An ok p2p latency record over ucx with every field set, two ranks.
 Record sample_latency_record(uint64_t bytes);
+// An ok all-reduce record on CUDA device memory over cuda-ipc, with its device time.
+Record sample_device_collective_record();
 // A record that was not run.
 Record sample_skipped_record();
 // A record that failed after measuring some iterations.

@@ -76,7 +76,9 @@ TEST_P(P2pOverLoopback, EveryTestProducesOneRecordPerSize) {
     EXPECT_LE(r.latency_us.p50, r.latency_us.p99);
     EXPECT_LE(r.latency_us.p99, r.latency_us.max);
     EXPECT_EQ(r.samples_us.size(), 20u);
-    if (r.id.bytes > 0) EXPECT_GT(r.bandwidth.gbytes_per_s, 0);
+    if (r.id.bytes > 0) {
+      EXPECT_GT(r.bandwidth.gbytes_per_s, 0);
+    }
   }
 }
 

@@ -8,15 +8,18 @@
 
 #include "cuda_handles.h"
 #include "cuda_status.h"
+#include "cuda_value_kernels.h"
 
 namespace fb::cuda {
 namespace {
 
 // What a thread needs to run work on one device: its own stream (so threads never wait for
-// each other) and the grid size for that device.
+// each other), the grid size for that device, and a counter for count_wrong (allocated on
+// first use, so only checking costs the allocation).
 struct Lane {
   Stream stream;
   int multiprocessors = 1;
+  DeviceMemory counter;
 };
 
 // Per thread, indexed by device. Created on first use, so neither loading the program nor
@@ -61,6 +64,51 @@ Expected<int> device_of(const void* pointer, std::string_view what) {
   return attributes.device;
 }
 
+Status check_elements(const void* data, DataType type, std::string_view what) {
+  if (!is_valid(type))
+    return Status::error(StatusCode::kInvalidArgument,
+                         "cuda kernel: " + std::string(what) + ": invalid data type " +
+                             std::to_string(static_cast<int>(type)),
+                         FB_HERE);
+  if (reinterpret_cast<uintptr_t>(data) % element_size(type) != 0)
+    return Status::error(StatusCode::kInvalidArgument,
+                         "cuda kernel: " + std::string(what) + ": buffer " + address(data) + " not aligned to its " +
+                             std::string(to_string(type)) + " elements",
+                         FB_HERE);
+  return ok_status();
+}
+
+std::string values_call(std::string_view what, size_t count, DataType type, int device) {
+  return std::string(what) + " of " + std::to_string(count) + " " + std::string(to_string(type)) +
+         " elements on CUDA device " + std::to_string(device);
+}
+
+// Two timing events on the thread's stream for the device. That stream carries this kernel's
+// reductions and copies, and every call on it waits for its own work, so by the time stop() is
+// recorded everything an invocation put there has run; the events bracket it on the GPU's
+// clock. A non-blocking stream also keeps the events from waiting for other threads' work on
+// the legacy default stream (ranks as threads sharing a GPU). Events are created with default
+// flags: timing on, and elapsed_us() spins rather than sleeps for the stop event, which is
+// already complete or about to be when it is asked.
+class CudaTimer final : public DeviceTimer {
+ public:
+  CudaTimer(cudaStream_t stream, Event start, Event stop)
+      : stream_(stream), start_(std::move(start)), stop_(std::move(stop)) {}
+
+  Status start() override { return start_.record(stream_); }
+  Status stop() override { return stop_.record(stream_); }
+  Expected<double> elapsed_us() override {
+    FB_TRY(stop_.synchronize());
+    FB_TRY_ASSIGN(const float ms, stop_.elapsed_ms_since(start_));
+    return static_cast<double>(ms) * 1e3;
+  }
+
+ private:
+  cudaStream_t stream_;
+  Event start_;
+  Event stop_;
+};
+
 class CudaReduceKernel final : public ReduceKernel {
  public:
   std::string_view name() const override { return "cuda"; }
@@ -79,6 +127,48 @@ class CudaReduceKernel final : public ReduceKernel {
                      "device copy of " + std::to_string(bytes) + " bytes on CUDA device " +
                          std::to_string(device),
                      FB_HERE);
+  }
+
+  Status fill(void* data, size_t count, DataType type, const ValueScheme& scheme) const override {
+    FB_TRY(check_elements(data, type, "fill"));
+    if (count == 0) return ok_status();
+    FB_TRY_ASSIGN(const int device, device_of(data, "buffer to fill"));
+    FB_TRY_ASSIGN(ScopedDevice on_device, ScopedDevice::set(device));
+    FB_TRY_ASSIGN(Lane* lane, thread_lane(device));
+    cudaError_t error = enqueue_fill(data, count, type, scheme, lane->multiprocessors, lane->stream.get());
+    if (error == cudaSuccess) error = cudaStreamSynchronize(lane->stream.get());
+    return status_of(error, values_call("fill", count, type, device), FB_HERE);
+  }
+
+  Expected<uint64_t> count_wrong(const void* data, size_t count, DataType type,
+                                 const ValueScheme& scheme) const override {
+    FB_TRY(check_elements(data, type, "check"));
+    if (count == 0) return uint64_t{0};
+    FB_TRY_ASSIGN(const int device, device_of(data, "buffer to check"));
+    FB_TRY_ASSIGN(ScopedDevice on_device, ScopedDevice::set(device));
+    FB_TRY_ASSIGN(Lane* lane, thread_lane(device));
+    if (!lane->counter) {
+      FB_TRY_ASSIGN(lane->counter, DeviceMemory::allocate(sizeof(unsigned long long), device));
+    }
+    auto* counter = static_cast<unsigned long long*>(lane->counter.get());
+    cudaStream_t stream = lane->stream.get();
+    unsigned long long wrong = 0;
+    cudaError_t error = cudaMemsetAsync(counter, 0, sizeof(*counter), stream);
+    if (error == cudaSuccess)
+      error = enqueue_count_wrong(data, count, type, scheme, counter, lane->multiprocessors, stream);
+    if (error == cudaSuccess) error = cudaMemcpyAsync(&wrong, counter, sizeof(wrong), cudaMemcpyDeviceToHost, stream);
+    if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+    FB_TRY(status_of(error, values_call("check", count, type, device), FB_HERE));
+    return static_cast<uint64_t>(wrong);
+  }
+
+  Expected<std::unique_ptr<DeviceTimer>> make_timer(const void* on) const override {
+    FB_TRY_ASSIGN(const int device, device_of(on, "buffer to time work on"));
+    FB_TRY_ASSIGN(ScopedDevice on_device, ScopedDevice::set(device));
+    FB_TRY_ASSIGN(Lane* lane, thread_lane(device));
+    FB_TRY_ASSIGN(Event start, Event::create(Event::Timing::kEnabled));
+    FB_TRY_ASSIGN(Event stop, Event::create(Event::Timing::kEnabled));
+    return std::unique_ptr<DeviceTimer>(new CudaTimer(lane->stream.get(), std::move(start), std::move(stop)));
   }
 
  protected:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The rdma-vm test: boots the soft-RoCE lab VM once and runs, inside it, the verbs transport
+# tests (conformance suite + device tests), a p2p and an allreduce run over verbs, and
+# perftest's matching tools as the peer numbers for the same boot.
+# Usage: rdma_vm_test.sh RDMA_VM_SCRIPT TRANSPORT_TESTS DEVICE_TESTS FABRICBENCH
+# Exit status: 0 pass, 77 skipped (the lab cannot run here; reason on stderr), else failure.
+set -euo pipefail
+vm=$1 transport_tests=$2 device_tests=$3 fabricbench=$4
+
+# Skip early, with the reason, when the lab cannot be set up on this host.
+"$vm" --check || exit $?
+
+read -r -d '' guest <<GUEST || true
+set -e
+echo "=== rdma link"; rdma link show
+echo "=== verbs device tests"
+$device_tests
+echo "=== transport conformance suite on verbs"
+$transport_tests --gtest_filter='*/verbs'
+echo "=== fabricbench p2p over verbs"
+$fabricbench p2p --transport verbs --test latency,bw --sizes 8:64K:x8
+echo "=== fabricbench allreduce over verbs"
+$fabricbench allreduce --transport verbs --np 2 --sizes 8,64K --algo all
+echo "=== perftest in the same boot (peer numbers)"
+pt() {
+  t=\$1; shift
+  \$t -d \$RXE_DEV -x \$RXE_GID -F "\$@" >/tmp/srv.log 2>&1 &
+  s=\$!; sleep 1
+  \$t -d \$RXE_DEV -x \$RXE_GID -F "\$@" 127.0.0.1 | grep -E '^ *[0-9]+ +[0-9]+' || true
+  wait \$s || true
+}
+echo "ib_write_lat 8 B (bytes iters t_min t_max t_typical t_avg t_stdev 99% 99.9%)"; pt ib_write_lat -s 8 -n 1000
+echo "ib_send_lat 8 B"; pt ib_send_lat -s 8 -n 1000
+echo "ib_write_bw 64 KiB (bytes iters BW_peak BW_avg Gb/s msg_rate)"; pt ib_write_bw --report_gbits -s 65536 -n 1000
+GUEST
+
+exec "$vm" --timeout 540 -b "$transport_tests" -b "$device_tests" -b "$fabricbench" "$guest"
