@@ -8,11 +8,11 @@ namespace {
 
 class CpuReduceKernel final : public ReduceKernel {
  public:
-  explicit CpuReduceKernel(const CpuReduceLoops& loops)
-      : loops_(loops), name_("cpu-" + std::string(loops.isa)) {}
+  CpuReduceKernel(const CpuReduceLoops& loops, MemoryKind memory)
+      : loops_(loops), name_("cpu-" + std::string(loops.isa)), memory_(memory) {}
 
   std::string_view name() const override { return name_; }
-  MemoryKind memory() const override { return MemoryKind::kHost; }
+  MemoryKind memory() const override { return memory_; }
 
   Status copy(void* to, const void* from, size_t bytes) const override {
     if (bytes != 0) std::memcpy(to, from, bytes);
@@ -37,6 +37,7 @@ class CpuReduceKernel final : public ReduceKernel {
  private:
   const CpuReduceLoops& loops_;
   std::string name_;
+  MemoryKind memory_;
 };
 
 }  // namespace
@@ -46,8 +47,8 @@ const CpuReduceLoops& best_cpu_reduce_loops() {
   return baseline_reduce_loops();
 }
 
-std::unique_ptr<ReduceKernel> make_cpu_reduce_kernel(const CpuReduceLoops& loops) {
-  return std::make_unique<CpuReduceKernel>(loops);
+std::unique_ptr<ReduceKernel> make_cpu_reduce_kernel(const CpuReduceLoops& loops, MemoryKind memory) {
+  return std::make_unique<CpuReduceKernel>(loops, memory);
 }
 
 }  // namespace fb

@@ -61,6 +61,8 @@ const CpuReduceLoops* avx2_reduce_loops();
 // The fastest variant this CPU runs.
 const CpuReduceLoops& best_cpu_reduce_loops();
 
-std::unique_ptr<ReduceKernel> make_cpu_reduce_kernel(const CpuReduceLoops& loops);
+// `memory`: host, or cuda-pinned (page-locked host memory the CPU reads and writes directly).
+std::unique_ptr<ReduceKernel> make_cpu_reduce_kernel(const CpuReduceLoops& loops,
+                                                     MemoryKind memory = MemoryKind::kHost);
 
 }  // namespace fb

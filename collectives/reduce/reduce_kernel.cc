@@ -39,7 +39,12 @@ Status check_arguments(const void* out, const void* a, const void* b, size_t cou
 
 class KernelTable {
  public:
-  KernelTable() { by_kind_.emplace(MemoryKind::kHost, make_cpu_reduce_kernel(best_cpu_reduce_loops())); }
+  // Pinned host memory is host memory to the CPU: the same loops serve it.
+  KernelTable() {
+    by_kind_.emplace(MemoryKind::kHost, make_cpu_reduce_kernel(best_cpu_reduce_loops()));
+    by_kind_.emplace(MemoryKind::kCudaPinned,
+                     make_cpu_reduce_kernel(best_cpu_reduce_loops(), MemoryKind::kCudaPinned));
+  }
 
   const ReduceKernel* find(MemoryKind kind) {
     std::lock_guard lock(mutex_);

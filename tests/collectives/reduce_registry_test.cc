@@ -13,6 +13,17 @@ TEST(ReduceRegistry, HostHasTheCpuKernel) {
   EXPECT_EQ(reduce_kernel_for(MemoryKind::kHost).value(), kernel.value());  // one instance
 }
 
+TEST(ReduceRegistry, PinnedHostMemoryHasTheCpuLoops) {
+  auto kernel = reduce_kernel_for(MemoryKind::kCudaPinned);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().to_string();
+  EXPECT_EQ(kernel.value()->memory(), MemoryKind::kCudaPinned);
+  EXPECT_EQ(kernel.value()->name(), reduce_kernel_for(MemoryKind::kHost).value()->name());
+  alignas(8) float data[4] = {1, 2, 3, 4};
+  ASSERT_TRUE(kernel.value()->reduce(data, data + 2, 2, DataType::kFloat32, ReduceOp::kSum).ok());
+  EXPECT_EQ(data[0], 4);
+  EXPECT_EQ(data[1], 6);
+}
+
 TEST(ReduceRegistry, DeviceMemoryIsUnsupportedUntilRegistered) {
   auto kernel = reduce_kernel_for(MemoryKind::kCudaDevice);
   ASSERT_FALSE(kernel.ok());
@@ -21,10 +32,10 @@ TEST(ReduceRegistry, DeviceMemoryIsUnsupportedUntilRegistered) {
 }
 
 // Stands in for a device kernel: it only records that it ran.
-class FakePinnedKernel final : public ReduceKernel {
+class FakeDeviceKernel final : public ReduceKernel {
  public:
-  std::string_view name() const override { return "fake-pinned"; }
-  MemoryKind memory() const override { return MemoryKind::kCudaPinned; }
+  std::string_view name() const override { return "fake-device"; }
+  MemoryKind memory() const override { return MemoryKind::kCudaDevice; }
   mutable size_t calls = 0;
 
  protected:
@@ -35,11 +46,11 @@ class FakePinnedKernel final : public ReduceKernel {
 };
 
 TEST(ReduceRegistry, RegisteredKernelIsFoundOnceAndChecked) {
-  ASSERT_FALSE(reduce_kernel_for(MemoryKind::kCudaPinned).ok());
-  auto fake = std::make_unique<FakePinnedKernel>();
-  const FakePinnedKernel* registered = fake.get();
+  ASSERT_FALSE(reduce_kernel_for(MemoryKind::kCudaDevice).ok());
+  auto fake = std::make_unique<FakeDeviceKernel>();
+  const FakeDeviceKernel* registered = fake.get();
   ASSERT_TRUE(register_reduce_kernel(std::move(fake)).ok());
-  auto found = reduce_kernel_for(MemoryKind::kCudaPinned);
+  auto found = reduce_kernel_for(MemoryKind::kCudaDevice);
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found.value(), registered);
 
@@ -50,9 +61,9 @@ TEST(ReduceRegistry, RegisteredKernelIsFoundOnceAndChecked) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(registered->calls, 1u);
 
-  const Status again = register_reduce_kernel(std::make_unique<FakePinnedKernel>());
+  const Status again = register_reduce_kernel(std::make_unique<FakeDeviceKernel>());
   EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(again.to_string().find("fake-pinned"), std::string::npos);
+  EXPECT_NE(again.to_string().find("fake-device"), std::string::npos);
 }
 
 TEST(ReduceRegistry, RejectsNullAndASecondHostKernel) {
