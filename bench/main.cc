@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "collective/collective_command.h"
+#include "info_command.h"
 #include "list_command.h"
 #include "p2p/p2p_command.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   if (!parsed.command) return parsed.exit_code;
   return std::visit(Overloaded{
                         [](const fb::ListCommand& list) { return fb::run_list(list); },
+                        [](const fb::InfoCommand& info) { return fb::run_info(info); },
                         [](const fb::P2pPlan& plan) { return fb::run_p2p_command(plan); },
                         [](const fb::CollectivePlan& plan) { return fb::run_collective_command(plan); },
                     },

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <type_traits>
 
 #include "cli/sizes.h"
 #include "fabricbench/collectives/algorithm.h"
@@ -35,7 +36,39 @@ struct CommonFlags {
   double timeout_s = 60;
   std::vector<std::string> transport_settings;
   BootstrapFlags bootstrap;
+  // The verbs transport's most used settings as flags; each is the --transport-opt KEY named.
+  std::optional<std::string> ib_dev, ip;
+  std::optional<int> ib_port, gid_index, mtu, tx_depth, inline_bytes, tclass, sl;
 };
+
+struct VerbsFlag {
+  const char* flag;
+  const char* key;  // the verbs transport's setting
+  std::string value;
+};
+
+// The verbs flags the user gave, in the order they are listed in --help.
+std::vector<VerbsFlag> given_verbs_flags(const CommonFlags& f) {
+  std::vector<VerbsFlag> out;
+  auto add = [&](const char* flag, const char* key, const auto& value) {
+    if (!value) return;
+    if constexpr (std::is_same_v<std::decay_t<decltype(*value)>, std::string>) {
+      out.push_back({flag, key, *value});
+    } else {
+      out.push_back({flag, key, std::to_string(*value)});
+    }
+  };
+  add("--ib-dev", "ib_dev", f.ib_dev);
+  add("--ib-port", "ib_port", f.ib_port);
+  add("--gid-index", "gid_index", f.gid_index);
+  add("--ip", "ip", f.ip);
+  add("--mtu", "mtu", f.mtu);
+  add("--tx-depth", "sq_depth", f.tx_depth);
+  add("--inline", "inline", f.inline_bytes);
+  add("--tclass", "tclass", f.tclass);
+  add("--sl", "sl", f.sl);
+  return out;
+}
 
 struct CollectiveFlags {
   std::string dtypes = "fp32";
@@ -75,6 +108,21 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
       ->capture_default_str();
   app.add_option("--timeout", f.timeout_s, "Seconds before a silent peer is declared dead")->capture_default_str();
   app.add_option("--transport-opt", f.transport_settings, "Transport setting KEY=VALUE (repeatable)");
+  constexpr const char* kVerbs = "Verbs (with --transport verbs)";
+  app.add_option("--ib-dev", f.ib_dev, "RDMA device, or a comma list mapped to local ranks (one NIC per rank)")
+      ->group(kVerbs);
+  app.add_option("--ib-port", f.ib_port, "Port of the RDMA device (default: its first active port)")->group(kVerbs);
+  app.add_option("--gid-index", f.gid_index,
+                 "GID table index to use (default: the RoCEv2 GID of the address that reaches the peer)")
+      ->group(kVerbs);
+  app.add_option("--ip", f.ip, "Pick the RoCEv2 GID carrying this IPv4 address")->group(kVerbs);
+  app.add_option("--mtu", f.mtu, "Path MTU: 256, 512, 1024, 2048 or 4096 (default: the port's active MTU)")
+      ->group(kVerbs);
+  app.add_option("--tx-depth", f.tx_depth, "Send queue depth per QP (default 128)")->group(kVerbs);
+  app.add_option("--inline", f.inline_bytes, "Largest message sent inline with the work request, in bytes (default 0: off)")
+      ->group(kVerbs);
+  app.add_option("--tclass", f.tclass, "Traffic class byte: DSCP << 2 | ECN (RoCEv2)")->group(kVerbs);
+  app.add_option("--sl", f.sl, "Service level (InfiniBand; RoCE maps it to a priority)")->group(kVerbs);
   app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default), tcp://HOST:PORT, or mpi (auto-selected under mpirun/srun; env FABRICBENCH_BOOTSTRAP)");
   app.add_option("--rank", f.bootstrap.rank, "This process's rank with --bootstrap tcp (env FABRICBENCH_RANK)");
   app.add_option("--size", f.bootstrap.size, "Number of ranks with --bootstrap tcp (env FABRICBENCH_SIZE)");
@@ -166,6 +214,14 @@ Expected<CommonPlan> build_common_plan(const CommonFlags& f, const char* default
   for (const auto& text : f.transport_settings) {
     FB_TRY_ASSIGN(auto setting, parse_setting(text));
     plan.transport_options.settings[setting.first] = setting.second;
+  }
+  for (const VerbsFlag& flag : given_verbs_flags(f)) {
+    if (f.transport != "verbs")
+      return usage(std::string(flag.flag) + " applies only to --transport verbs (this run uses '" + f.transport + "')");
+    auto [it, inserted] = plan.transport_options.settings.emplace(flag.key, flag.value);
+    if (!inserted && it->second != flag.value)
+      return usage(std::string(flag.flag) + " " + flag.value + " contradicts --transport-opt " + flag.key + "=" +
+                   it->second);
   }
   plan.bootstrap = f.bootstrap;
   plan.command_line.assign(argv, argv + argc);
@@ -298,6 +354,10 @@ constexpr const char* kListExamples = R"(Examples:
   fabricbench list
   fabricbench list --json)";
 
+constexpr const char* kInfoExamples = R"(Examples:
+  fabricbench info
+  fabricbench info --json > $(hostname).json)";
+
 std::string version_text() {
   return std::string("fabricbench ") + tool_version() + " (git " + git_sha() + ")";
 }
@@ -314,6 +374,12 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   CLI::App* list_cmd = app.add_subcommand("list", "Transports built in, and whether each is usable on this host");
   list_cmd->add_flag("--json", list.json, "Print as JSON");
   list_cmd->footer(kListExamples);
+
+  InfoCommand info;
+  CLI::App* info_cmd = app.add_subcommand(
+      "info", "What this host has: CPU/NUMA, memory, NICs, RDMA devices and GID tables, GPUs, libraries");
+  info_cmd->add_flag("--json", info.json, "Print one JSON object");
+  info_cmd->footer(kInfoExamples);
 
   CommonFlags common;
   P2pFlags p2p;
@@ -359,6 +425,7 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   };
 
   if (list_cmd->parsed()) return {Command{list}, 0};
+  if (info_cmd->parsed()) return {Command{info}, 0};
 
   for (const auto& [cmd, info] : collective_cmds) {
     if (!cmd->parsed()) continue;

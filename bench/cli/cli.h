@@ -13,7 +13,11 @@ struct ListCommand {
   bool json = false;
 };
 
-using Command = std::variant<ListCommand, P2pPlan, CollectivePlan>;
+struct InfoCommand {
+  bool json = false;
+};
+
+using Command = std::variant<ListCommand, InfoCommand, P2pPlan, CollectivePlan>;
 
 struct ParsedCommandLine {
   std::optional<Command> command;  // empty: nothing to run, exit with exit_code

@@ -3,13 +3,14 @@
 
   e2e_p2p.py FABRICBENCH VALIDATOR SCHEMA CASE
 
-CASE is one of: main, latency-json, bad-input, dead-rank, tcp, list, version. Each case runs the
+CASE is one of: main, latency-json, bad-input, dead-rank, tcp, list, version, info. Each case runs the
 binary the way the README shows, then checks exit codes, the console, and the JSON results
 (validated against the schema with VALIDATOR). Exits non-zero with the reason on failure.
 """
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -200,8 +201,34 @@ def case_version(tmp):
         fail("p2p --help lacks examples")
 
 
+def case_info(tmp):
+    proc = run(["info"])
+    if proc.returncode != 0:
+        fail("info failed")
+    host = socket.gethostname()
+    if host not in proc.stdout:
+        fail(f"info does not show the hostname {host}")
+    for section in ("network interfaces", "rdma devices", "gpus", "libraries"):
+        if section not in proc.stdout:
+            fail(f"info lacks the {section} section")
+    proc = run(["info", "--json"])
+    if proc.returncode != 0:
+        fail("info --json failed")
+    doc = json.loads(proc.stdout)
+    for key in ("hostname", "kernel", "cpu", "memory_bytes", "network_interfaces", "rdma_devices", "gpus",
+                "libraries", "absent"):
+        if key not in doc:
+            fail(f"info --json lacks {key}")
+    if doc["hostname"] != host:
+        fail(f"info --json hostname {doc['hostname']!r}, expected {host!r}")
+    # An empty part must say why instead of looking like an oversight.
+    for key in ("rdma_devices", "gpus", "network_interfaces"):
+        if not doc[key] and not doc["absent"].get(key):
+            fail(f"{key} is empty without a reason")
+
+
 CASES = {"main": case_main, "latency-json": case_latency_json, "bad-input": case_bad_input,
-         "dead-rank": case_dead_rank, "tcp": case_tcp, "list": case_list, "version": case_version}
+         "dead-rank": case_dead_rank, "tcp": case_tcp, "list": case_list, "version": case_version, "info": case_info}
 
 with tempfile.TemporaryDirectory() as tmp:
     os.chdir(tmp)

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include "fabricbench/transport/registry.h"
 
 namespace fb {
 namespace {
@@ -85,6 +88,61 @@ TEST(Cli, List) {
   auto parsed = parse({"list", "--json"});
   ASSERT_TRUE(parsed.command);
   EXPECT_TRUE(std::get<ListCommand>(*parsed.command).json);
+}
+
+TEST(Cli, VerbsFlagsBecomeTransportSettings) {
+  if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
+  auto parsed = parse({"p2p", "--transport", "verbs", "--ib-dev", "mlx5_0,mlx5_1", "--ib-port", "2", "--gid-index",
+                       "3", "--ip", "10.0.0.1", "--mtu", "4096", "--tx-depth", "256", "--inline", "64", "--tclass",
+                       "106", "--sl", "3"});
+  ASSERT_TRUE(parsed.command) << parsed.exit_code;
+  const auto& settings = p2p(parsed).common.transport_options.settings;
+  const std::map<std::string, std::string> expected{
+      {"ib_dev", "mlx5_0,mlx5_1"}, {"ib_port", "2"}, {"gid_index", "3"}, {"ip", "10.0.0.1"}, {"mtu", "4096"},
+      {"sq_depth", "256"},         {"inline", "64"}, {"tclass", "106"},  {"sl", "3"}};
+  EXPECT_EQ(settings, expected);
+}
+
+TEST(Cli, VerbsFlagsOnCollectives) {
+  if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
+  auto parsed = parse({"allreduce", "--transport", "verbs", "--tx-depth", "64", "--transport-opt", "retry_cnt=7"});
+  ASSERT_TRUE(parsed.command);
+  const auto& settings = std::get<CollectivePlan>(*parsed.command).common.transport_options.settings;
+  EXPECT_EQ(settings.at("sq_depth"), "64");
+  EXPECT_EQ(settings.at("retry_cnt"), "7");
+}
+
+TEST(Cli, VerbsFlagsNeedVerbsTransport) {
+  for (const char* flag : {"--ib-dev", "--ib-port", "--gid-index", "--ip", "--mtu", "--tx-depth", "--inline",
+                           "--tclass", "--sl"}) {
+    const std::string value = std::string(flag) == "--ib-dev" ? "mlx5_0" : std::string(flag) == "--ip" ? "10.0.0.1" : "1";
+    testing::internal::CaptureStderr();
+    auto parsed = parse({"p2p", "--transport", "loopback", flag, value});
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(parsed.command) << flag;
+    EXPECT_EQ(parsed.exit_code, 2) << flag;
+    EXPECT_NE(err.find(std::string(flag) + " applies only to --transport verbs"), std::string::npos) << err;
+  }
+}
+
+TEST(Cli, VerbsFlagContradictingTransportOpt) {
+  if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
+  testing::internal::CaptureStderr();
+  auto parsed = parse({"p2p", "--transport", "verbs", "--gid-index", "3", "--transport-opt", "gid_index=1"});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(parsed.command);
+  EXPECT_NE(err.find("--gid-index 3 contradicts --transport-opt gid_index=1"), std::string::npos) << err;
+  // The same value given twice is not a contradiction.
+  EXPECT_TRUE(parse({"p2p", "--transport", "verbs", "--gid-index", "3", "--transport-opt", "gid_index=3"}).command);
+}
+
+TEST(Cli, Info) {
+  auto parsed = parse({"info"});
+  ASSERT_TRUE(parsed.command);
+  EXPECT_FALSE(std::get<InfoCommand>(*parsed.command).json);
+  parsed = parse({"info", "--json"});
+  ASSERT_TRUE(parsed.command);
+  EXPECT_TRUE(std::get<InfoCommand>(*parsed.command).json);
 }
 
 }  // namespace
