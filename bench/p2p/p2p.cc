@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cli/sizes.h"
+#include "counters/counter_probe.h"
 #include "fabricbench/transport/registry.h"
 #include "p2p/p2p_record.h"
 #include "p2p/pair_session.h"
@@ -159,6 +160,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
   if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
   Progress progress(sink && Progress::wanted(plan.common.quiet), plan.tests.size() * plan.common.sizes.size());
+  CounterProbe counters = CounterProbe::for_rank(bootstrap, details, host_name());
 
   for (P2pTest test : plan.tests) {
     for (uint64_t bytes : plan.common.sizes) {
@@ -176,11 +178,16 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
                   plan.common.duration_s, plan.window};
       if (plan.common.duration_s > 0) run.warmup = std::max<uint64_t>(run.warmup, 1);
       RankResult mine{rank, host_name(), initiator ? "initiator" : "responder", peer, {}, {}};
-      auto measured = session->run(run);
+      // The counters are read outside the timed loops, between barriers so that every pair
+      // runs between the two readings of its host.
+      counters.before();
+      Status started = bootstrap.barrier();
+      auto measured = started.ok() ? session->run(run) : Expected<RankMeasurement>(started);
       if (measured.ok())
         mine.measurement = std::move(measured.value());
       else
         mine.status = measured.status();
+      if (started.ok() && bootstrap.barrier().ok()) mine.counters = counters.after();
       progress.clear();
       FB_TRY(gather_and_report(bootstrap, mine, std::move(identity), plan.window, sink));
     }

@@ -17,6 +17,7 @@ Bytes serialize(const RankResult& r) {
       {"samples_total", m.samples_us.size()}, {"sample_unit", m.sample_unit},
       {"iterations", m.iterations}, {"warmup", m.warmup}, {"elapsed_s", m.elapsed_s},
       {"bytes_sent", m.bytes_sent}, {"messages", m.messages},
+      {"counters", counters_to_json(r.counters)},
   };
   const std::string text = j.dump();
   const auto* first = reinterpret_cast<const std::byte*>(text.data());
@@ -42,6 +43,7 @@ Expected<RankResult> deserialize_rank_result(ByteSpan bytes) {
     m.elapsed_s = j.at("elapsed_s");
     m.bytes_sent = j.at("bytes_sent");
     m.messages = j.at("messages");
+    FB_TRY_ASSIGN(r.counters, host_counters_from_json(j.at("counters")));
     return r;
   } catch (const nlohmann::json::exception& e) {
     return Status::error(StatusCode::kProtocol, std::string("malformed per-rank result: ") + e.what(), FB_HERE);
@@ -89,6 +91,7 @@ Record build_p2p_record(RecordIdentity identity, int window, const std::vector<R
   if (!latency) record.window = window;
 
   for (const auto& r : ranks) {
+    add_host_counters(record, r.counters);
     record.per_rank.push_back(summarize_rank(r));
     if (!r.status.ok() && record.status == RecordStatus::kOk) {
       record.status = RecordStatus::kFailed;

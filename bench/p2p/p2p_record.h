@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "counters/counter_probe.h"
 #include "fabricbench/transport/bootstrap.h"
 #include "p2p/pair_session.h"
 #include "results/record.h"
@@ -22,6 +23,7 @@ struct RankResult {
   int peer = -1;
   Status status;
   RankMeasurement measurement;
+  HostCounters counters;  // this host's, on the rank that reads them
 };
 
 Bytes serialize(const RankResult& result);
