@@ -13,7 +13,9 @@ namespace fb {
 // read. A transport that names no device (UCX picks its own lanes, loopback uses none) gets
 // every port of every RDMA device and every netdev that is up, except lo: loopback traffic
 // never leaves the host, so lo is read only when every rank of the run is on this host (their
-// sockets meet there) or when no other netdev is up. ethtool statistics are read live.
+// sockets meet there) or when no other netdev is up. A "device" that sysfs does not list as
+// an RDMA device (cuda-ipc names its GPU so) gets the host-wide choice. ethtool statistics
+// are read live.
 CounterScope counter_scope(const std::string& sysfs_root, const std::map<std::string, std::string>& transport_details,
                            bool all_ranks_on_this_host);
 
