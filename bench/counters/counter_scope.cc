@@ -80,14 +80,20 @@ CounterScope counter_scope(const std::string& sysfs_root, const std::map<std::st
   const Listing<NetInterface> interfaces = collect_net_interfaces(sysfs_root);
   const fs::path net = fs::path(sysfs_root) / "class" / "net";
   bool loopback_up = false;
+  std::vector<std::string> physical, virtual_only;
   for (const NetInterface& nic : interfaces.items) {
     if (!is_up(net / nic.name)) continue;
     if (nic.name == "lo") {
       loopback_up = true;
       continue;
     }
-    add_netdev(scope, nic.name);
+    // A NIC has a device behind it; veths, bridges, bonds and tunnels do not. A container
+    // host has hundreds of up veths whose traffic is also on its NICs: they would swell
+    // every record, so they are read only where no NIC is up (inside a container).
+    std::error_code ec;
+    (fs::exists(net / nic.name / "device", ec) ? physical : virtual_only).push_back(nic.name);
   }
+  for (const std::string& name : physical.empty() ? virtual_only : physical) add_netdev(scope, name);
   if (loopback_up && (all_ranks_on_this_host || scope.netdevs.empty())) add_netdev(scope, "lo");
   scope.chosen_by = "every RDMA port and every netdev that is up";
   return scope;

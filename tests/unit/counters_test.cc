@@ -240,6 +240,18 @@ TEST_F(CounterTree, OtherwiseEveryRdmaPortAndEveryNetdevThatIsUp) {
   EXPECT_EQ(scope.rdma_ports.size(), 2u);
 }
 
+TEST_F(CounterTree, NicsBeforeVirtualNetdevs) {
+  // A container host: one NIC and many veths, all up. The veths' traffic is on the NIC too.
+  netdev("eth0", "0x1003", "up", 0);
+  std::filesystem::create_directories(root_ / "devices/pci0000:00/0000:00:03.0");
+  std::filesystem::create_directory_symlink(root_ / "devices/pci0000:00/0000:00:03.0", root_ / "class/net/eth0/device");
+  netdev("veth1a2b", "0x1003", "up", 0);
+  netdev("docker0", "0x1003", "up", 0);
+  EXPECT_EQ(counter_scope(root(), {}, false).netdevs, std::vector<std::string>{"eth0"});
+  netdev("eth0", "0x1002", "down", 0);  // no NIC up: the virtual ones are all there is
+  EXPECT_EQ(counter_scope(root(), {}, false).netdevs, (std::vector<std::string>{"docker0", "veth1a2b"}));
+}
+
 TEST_F(CounterTree, LoIsReadWhenNothingElseIsUp) {
   netdev("eth0", "0x1002", "down", 0);
   netdev("lo", "0x9", "unknown", 0);
