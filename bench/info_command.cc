@@ -142,17 +142,11 @@ void print_console(const HostInventory& inv) {
 
 HostInventory collect_host_inventory() {
   HostInventory inv;
+  // The results' host section carries the same inventory: one collection serves both.
   inv.host = collect_host_info();
-  inv.cpu = collect_cpu_layout("/sys");
-  inv.interfaces = collect_net_interfaces("/sys");
-  const auto addresses = interface_addresses();
-  for (NetInterface& nic : inv.interfaces.items) {
-    const EthtoolInfo ethtool = ethtool_info(nic.name);
-    nic.firmware = ethtool.firmware;
-    if (!nic.driver) nic.driver = ethtool.driver;
-    if (auto it = addresses.find(nic.name); it != addresses.end()) nic.addresses = it->second;
-  }
-  inv.rdma = collect_rdma_devices("/sys");
+  inv.cpu = inv.host.cpu_layout;
+  inv.interfaces = inv.host.network_interfaces;
+  inv.rdma = inv.host.rdma_devices;
   if (inv.host.gpus.empty())
     inv.gpus_absent = on_path("nvidia-smi") ? "no GPUs: nvidia-smi lists none (or did not answer)"
                                             : "no GPUs: nvidia-smi is not installed";

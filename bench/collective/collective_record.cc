@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "runner/stats.h"
 
@@ -68,6 +69,7 @@ Bytes serialize(const CollectiveRankResult& r) {
   const size_t n = std::min<size_t>(r.samples_us.size(), kCollectiveSampleCap);
   w.put<uint64_t>(n);
   for (size_t i = 0; i < n; ++i) w.put<double>(r.samples_us[i]);
+  w.put_text(counters_to_json(r.counters).dump());
   return w.take();
 }
 
@@ -87,6 +89,13 @@ Expected<CollectiveRankResult> deserialize_collective_result(ByteSpan bytes) {
     double s = 0;
     ok = in.get(s);
     r.samples_us.push_back(s);
+  }
+  std::string counters;
+  ok = ok && in.get_text(counters) && nlohmann::json::accept(counters);
+  if (ok) {
+    auto parsed = host_counters_from_json(nlohmann::json::parse(counters));
+    ok = parsed.ok();
+    if (ok) r.counters = std::move(parsed.value());
   }
   if (!ok || !in.done())
     return Status::error(StatusCode::kProtocol, "a rank sent a malformed collective result", FB_HERE);
@@ -118,6 +127,7 @@ Record build_collective_record(const CollectiveCase& c, const std::vector<Collec
   std::vector<int> wrong_ranks;
   result.checked = !ranks.empty();
   for (const auto& r : ranks) {
+    add_host_counters(record, r.counters);
     if (!r.status.ok() && !failed) failed = &r;
     if (!slowest || r.elapsed_s * static_cast<double>(std::max<uint64_t>(slowest->iterations, 1)) >
                         slowest->elapsed_s * static_cast<double>(std::max<uint64_t>(r.iterations, 1)))

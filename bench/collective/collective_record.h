@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "counters/counter_probe.h"
 #include "fabricbench/collectives/algorithm.h"
 #include "fabricbench/transport/bootstrap.h"
 #include "results/record.h"
@@ -29,6 +30,7 @@ struct CollectiveRankResult {
   bool checked = false;
   uint64_t wrong = 0;
   std::vector<double> samples_us;  // per iteration, the first kCollectiveSampleCap
+  HostCounters counters;           // this host's, on the rank that reads them
 };
 
 Bytes serialize(const CollectiveRankResult& result);

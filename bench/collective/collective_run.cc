@@ -10,6 +10,7 @@
 #include "collective/collective_data.h"
 #include "collective/collective_record.h"
 #include "collective/mpi_reference.h"
+#include "counters/counter_probe.h"
 #include "fabricbench/collectives/reduce.h"
 #include "fabricbench/transport/registry.h"
 #include "runner/progress.h"
@@ -203,6 +204,14 @@ class CaseRun {
   RunBuffers& buffers_;
 };
 
+CollectiveRankResult failed_before_start(const Bootstrap& bootstrap, Status why) {
+  CollectiveRankResult result;
+  result.rank = bootstrap.rank();
+  result.host = host_name();
+  result.status = std::move(why);
+  return result;
+}
+
 RecordIdentity identity_for(const CollectivePlan& plan, const CollectiveShape& shape, const Runner& runner,
                             const std::map<std::string, std::string>& transport_details) {
   RecordIdentity id;
@@ -313,6 +322,7 @@ Status run_collective_rank(const CollectivePlan& plan, Bootstrap& bootstrap, Rec
   const std::string own_unsupported =
       skip_all.empty() ? algorithms_unsupported(plan, info->capabilities, *comm) : skip_all;
   CaseRun case_run(plan, bootstrap, comm && comm->ok() ? &comm->value() : nullptr, buffers);
+  CounterProbe counters = CounterProbe::for_rank(bootstrap, details, host_name());
 
   size_t total = 0;
   FB_TRY(for_each_case(plan, bootstrap.size(), [&](const CollectiveShape&, uint64_t, const Runner&) {
@@ -334,7 +344,12 @@ Status run_collective_rank(const CollectivePlan& plan, Bootstrap& bootstrap, Rec
       if (sink) FB_TRY(sink->add(skipped(std::move(c.identity), why)));
       return ok_status();
     }
-    const CollectiveRankResult mine = case_run.run(shape, runner);
+    // The counters are read outside the timed loops, between barriers so that every rank's
+    // traffic of this case falls between the two readings of its host.
+    counters.before();
+    const Status started = bootstrap.barrier();
+    CollectiveRankResult mine = started.ok() ? case_run.run(shape, runner) : failed_before_start(bootstrap, started);
+    if (started.ok() && bootstrap.barrier().ok()) mine.counters = counters.after();
     progress.clear();
     Status reported = gather_and_report(bootstrap, c, mine, sink);
     if (reported.code() != StatusCode::kDataCorruption) FB_TRY(reported);

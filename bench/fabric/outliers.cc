@@ -276,8 +276,8 @@ Expected<OutlierReport> analyze_outliers(const OutlierInput& input, const Outlie
     if (v >= report.median_gbps) upper_deviation.push_back(v - report.median_gbps);
   }
   report.deviation_gbps = upper_deviation.empty() ? 0 : median_of(std::move(upper_deviation));
-  const double sigma = std::max(kMadToSigma * report.deviation_gbps,
-                                rules.sigma_floor_fraction * report.median_gbps);
+  const double sigma = std::clamp(kMadToSigma * report.deviation_gbps, rules.sigma_floor_fraction * report.median_gbps,
+                                  rules.sigma_ceiling_fraction * report.median_gbps);
   report.slow_below_gbps = report.median_gbps - rules.mad_k * sigma;
   const double bar = input.expected_gbps ? *input.expected_gbps * input.efficiency
                                          : std::numeric_limits<double>::quiet_NaN();

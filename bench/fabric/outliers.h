@@ -8,7 +8,8 @@
 //     pairs at or above the reference, which healthy noise fills but slow pairs cannot inflate.
 //  2. A pair is slow below min(expected x efficiency, reference - k * sigma), where sigma is
 //     1.4826 x that deviation (the normal-consistent MAD), floored at a fraction of the
-//     reference so a perfectly quiet fabric does not make every small dip slow. Without an
+//     reference so a perfectly quiet fabric does not make every small dip slow, and capped
+//     at a larger fraction so a noisy one still sees a pair at a fraction of the rest. Without an
 //     expected rate only the second bound applies.
 //  3. With a topology: a leaf whose pairs to other leaves are (nearly) all slow, while its
 //     hosts are healthy among themselves, has a bad uplink. With only two leaves both uplinks
@@ -64,6 +65,12 @@ struct OutlierInput {
 struct OutlierRules {
   double mad_k = 3.0;
   double sigma_floor_fraction = 0.05;  // sigma >= 5 % of the reference: slow is >= 15 % below
+  // sigma <= 10 % of the reference: slow is at most 30 % below. In a small fabric a few stalled
+  // healthy pairs can pull the reference between the healthy and the slow group and inflate the
+  // spread until nothing counts as slow (the threshold even went negative); a pair at a
+  // quarter of the reference must never pass as healthy noise. Noise this cap lets through is
+  // what the retest is for.
+  double sigma_ceiling_fraction = 0.10;
   double host_slow_fraction = 0.75;    // "nearly all" of a host's pairs
   double uplink_slow_fraction = 0.75;  // "nearly all" of a leaf's pairs to other leaves
   int min_host_peers = 2;              // one peer cannot tell a host link from a path

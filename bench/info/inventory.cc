@@ -200,6 +200,18 @@ Listing<NetInterface> collect_net_interfaces(const std::string& sysfs_root) {
   return out;
 }
 
+Listing<NetInterface> collect_live_net_interfaces() {
+  Listing<NetInterface> interfaces = collect_net_interfaces("/sys");
+  const auto addresses = interface_addresses();
+  for (NetInterface& nic : interfaces.items) {
+    const EthtoolInfo ethtool = ethtool_info(nic.name);
+    nic.firmware = ethtool.firmware;
+    if (!nic.driver) nic.driver = ethtool.driver;
+    if (auto it = addresses.find(nic.name); it != addresses.end()) nic.addresses = it->second;
+  }
+  return interfaces;
+}
+
 Listing<RdmaDevice> collect_rdma_devices(const std::string& sysfs_root) {
   Listing<RdmaDevice> out;
   const fs::path ib = fs::path(sysfs_root) / "class" / "infiniband";

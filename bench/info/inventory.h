@@ -18,18 +18,21 @@ template <typename T>
 struct Listing {
   std::vector<T> items;
   std::string absent;
+  bool operator==(const Listing&) const = default;
 };
 
 struct NumaNode {
   int id = 0;
   std::string cpus;                     // the kernel's cpulist, "0-15,32-47"
   std::optional<uint64_t> memory_bytes;  // MemTotal of the node
+  bool operator==(const NumaNode&) const = default;
 };
 
 struct CpuLayout {
   // Counted over online CPUs from their topology; unset when sysfs has no topology files.
   std::optional<int> sockets, cores, threads;
   Listing<NumaNode> numa;
+  bool operator==(const CpuLayout&) const = default;
 };
 
 struct NetInterface {
@@ -41,6 +44,7 @@ struct NetInterface {
   std::optional<std::string> mac;
   std::optional<std::string> firmware;   // from ETHTOOL_GDRVINFO, filled by the live collector
   std::vector<std::string> addresses;    // "10.0.0.1/24", "fe80::1/64", filled by the live collector
+  bool operator==(const NetInterface&) const = default;
 };
 
 struct GidEntry {
@@ -49,6 +53,7 @@ struct GidEntry {
   std::optional<std::string> type;     // "RoCE v2", "IB/RoCE v1"
   std::optional<std::string> netdev;
   std::optional<std::string> ipv4;     // for IPv4-mapped GIDs (::ffff:a.b.c.d), the address
+  bool operator==(const GidEntry&) const = default;
 };
 
 struct RdmaPort {
@@ -59,6 +64,7 @@ struct RdmaPort {
   std::optional<std::string> rate;        // "100 Gb/sec (4X EDR)"
   std::optional<int> lid;                 // InfiniBand only; RoCE ports have 0, left out
   std::vector<GidEntry> gids;             // all-zero (unused) entries left out
+  bool operator==(const RdmaPort&) const = default;
 };
 
 struct RdmaDevice {
@@ -69,6 +75,7 @@ struct RdmaDevice {
   std::optional<std::string> board_id;
   std::vector<std::string> netdevs;      // Ethernet devices the GIDs name, in port order
   std::vector<RdmaPort> ports;
+  bool operator==(const RdmaDevice&) const = default;
 };
 
 // From SYSFS/devices/system/cpu/cpuN/topology and SYSFS/devices/system/node/nodeN.
@@ -76,6 +83,11 @@ CpuLayout collect_cpu_layout(const std::string& sysfs_root);
 
 // From SYSFS/class/net, without addresses and firmware (those need the live kernel).
 Listing<NetInterface> collect_net_interfaces(const std::string& sysfs_root);
+
+// collect_net_interfaces of the live "/sys", completed with each interface's firmware and driver
+// (ETHTOOL_GDRVINFO) and addresses (getifaddrs): what `fabricbench info` and the results' host
+// section show.
+Listing<NetInterface> collect_live_net_interfaces();
 
 // From SYSFS/class/infiniband: devices, ports and the used entries of each GID table.
 Listing<RdmaDevice> collect_rdma_devices(const std::string& sysfs_root);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cli/sizes.h"
+#include "counters/counter_probe.h"
 #include "fabricbench/transport/registry.h"
 #include "p2p/p2p_record.h"
 #include "p2p/p2p_support.h"
@@ -78,6 +79,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
   if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
   Progress progress(sink && Progress::wanted(plan.common.quiet), plan.tests.size() * plan.common.sizes.size());
+  CounterProbe counters = CounterProbe::for_rank(bootstrap, details, local_host_name());
 
   for (P2pTest test : plan.tests) {
     for (uint64_t bytes : plan.common.sizes) {
@@ -90,14 +92,19 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
         continue;
       }
       const SizeRun run = size_run_for(plan, test, bytes);
-      RankResult mine{rank, local_host_name(), initiator ? "initiator" : "responder", peer, {}, {}, {}};
-      auto measured = session->run(run);
+      RankResult mine{rank, local_host_name(), initiator ? "initiator" : "responder", peer, {}, {}, {}, {}};
+      // The counters are read outside the timed loops, between barriers so that every pair
+      // runs between the two readings of its host.
+      counters.before();
+      Status started = bootstrap.barrier();
+      auto measured = started.ok() ? session->run(run) : Expected<RankMeasurement>(started);
       if (measured.ok()) {
         mine.measurement = std::move(measured.value());
         if (initiator) mine.soak = soak_of(plan, run, mine.measurement);
       } else {
         mine.status = measured.status();
       }
+      if (started.ok() && bootstrap.barrier().ok()) mine.counters = counters.after();
       progress.clear();
       FB_TRY(gather_and_report(bootstrap, mine, std::move(identity), plan.window, sink));
     }

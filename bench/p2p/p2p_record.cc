@@ -18,6 +18,7 @@ Bytes serialize(const RankResult& r) {
       {"samples_total", m.samples_us.size()}, {"sample_unit", m.sample_unit},
       {"iterations", m.iterations}, {"warmup", m.warmup}, {"elapsed_s", m.elapsed_s},
       {"bytes_sent", m.bytes_sent}, {"messages", m.messages},
+      {"counters", counters_to_json(r.counters)},
   };
   if (r.soak) j["soak"] = to_json(*r.soak);
   const std::string text = j.dump();
@@ -49,6 +50,7 @@ Expected<RankResult> deserialize_rank_result(ByteSpan bytes) {
       if (!soak.ok()) return soak.status();
       r.soak = std::move(soak.value());
     }
+    FB_TRY_ASSIGN(r.counters, host_counters_from_json(j.at("counters")));
     return r;
   } catch (const nlohmann::json::exception& e) {
     return Status::error(StatusCode::kProtocol, std::string("malformed per-rank result: ") + e.what(), FB_HERE);
@@ -96,6 +98,7 @@ Record build_p2p_record(RecordIdentity identity, int window, const std::vector<R
   if (!latency) record.window = window;
 
   for (const auto& r : ranks) {
+    add_host_counters(record, r.counters);
     record.per_rank.push_back(summarize_rank(r));
     if (!r.status.ok() && record.status == RecordStatus::kOk) {
       record.status = RecordStatus::kFailed;

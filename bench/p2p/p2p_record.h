@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "counters/counter_probe.h"
 #include "fabricbench/transport/bootstrap.h"
 #include "p2p/pair_session.h"
 #include "results/record.h"
@@ -24,6 +25,7 @@ struct RankResult {
   Status status;
   RankMeasurement measurement;
   std::optional<SoakSummary> soak;  // initiators of time-bounded runs
+  HostCounters counters;  // this host's, on the rank that reads them
 };
 
 Bytes serialize(const RankResult& result);

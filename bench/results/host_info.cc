@@ -1,5 +1,7 @@
 #include "results/host_info.h"
 
+#include "info/inventory.h"
+
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -283,6 +285,9 @@ HostInfo collect_host_info() {
   if (!host.gpus.empty())
     if (auto matrix = command_output(kNvidiaSmiTopology))
       host.gpu_topology = gpu_topology_from_nvidia_smi(*matrix);
+  host.cpu_layout = collect_cpu_layout("/sys");
+  host.network_interfaces = collect_live_net_interfaces();
+  host.rdma_devices = collect_rdma_devices("/sys");
   return host;
 }
 

@@ -15,7 +15,8 @@
 
 namespace fb {
 
-// This host, with the library versions of every registered transport plus the ones found
+// This host, with the inventory of `fabricbench info` (CPU layout, network interfaces, RDMA
+// devices), the library versions of every registered transport plus the ones found
 // installed (rdma-core), and the GPUs nvidia-smi reports. A value that cannot be read is left
 // empty or zero, never guessed; a host without nvidia-smi (or where it fails or hangs past a
 // few seconds) has no GPUs listed.

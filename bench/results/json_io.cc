@@ -78,6 +78,14 @@ json collective_json(const CollectiveResult& c) {
   return j;
 }
 
+json counter_block_json(const CounterBlock& c) {
+  json j = {{"host", c.host}, {"device", c.device}, {"source", c.source}, {"deltas", json::object()}};
+  if (c.port) j["port"] = *c.port;
+  for (const auto& [name, delta] : c.deltas) j["deltas"][name] = delta;
+  if (!c.reset.empty()) j["reset"] = c.reset;
+  return j;
+}
+
 json gpu_json(const GpuInfo& g) {
   json j = {{"index", g.index},
             {"name", g.name},
@@ -86,6 +94,79 @@ json gpu_json(const GpuInfo& g) {
             {"driver_version", g.driver_version}};
   if (!g.uuid.empty()) j["uuid"] = g.uuid;
   return j;
+}
+
+// Inventory values the kernel did not give are left out, as in every optional field here.
+template <typename T>
+void put_known(json& j, const char* key, const std::optional<T>& value) {
+  if (value) j[key] = *value;
+}
+
+json numa_json(const NumaNode& node) {
+  json j = {{"node", node.id}, {"cpus", node.cpus}};
+  put_known(j, "memory_bytes", node.memory_bytes);
+  return j;
+}
+
+json interface_json(const NetInterface& nic) {
+  json j = {{"name", nic.name}};
+  put_known(j, "state", nic.state);
+  put_known(j, "mtu", nic.mtu);
+  put_known(j, "speed_mbps", nic.speed_mbps);
+  put_known(j, "driver", nic.driver);
+  put_known(j, "firmware", nic.firmware);
+  put_known(j, "mac", nic.mac);
+  if (!nic.addresses.empty()) j["addresses"] = nic.addresses;
+  return j;
+}
+
+json gid_json(const GidEntry& gid) {
+  json j = {{"index", gid.index}, {"address", gid.address}};
+  put_known(j, "type", gid.type);
+  put_known(j, "netdev", gid.netdev);
+  put_known(j, "ipv4", gid.ipv4);
+  return j;
+}
+
+json rdma_port_json(const RdmaPort& port) {
+  json j = {{"port", port.number}, {"gids", json::array()}};
+  put_known(j, "state", port.state);
+  put_known(j, "phys_state", port.phys_state);
+  put_known(j, "link_layer", port.link_layer);
+  put_known(j, "rate", port.rate);
+  put_known(j, "lid", port.lid);
+  for (const GidEntry& gid : port.gids) j["gids"].push_back(gid_json(gid));
+  return j;
+}
+
+json rdma_device_json(const RdmaDevice& dev) {
+  json j = {{"name", dev.name}, {"netdevs", dev.netdevs}, {"ports", json::array()}};
+  put_known(j, "firmware", dev.firmware);
+  put_known(j, "node_guid", dev.node_guid);
+  put_known(j, "node_type", dev.node_type);
+  put_known(j, "board_id", dev.board_id);
+  for (const RdmaPort& port : dev.ports) j["ports"].push_back(rdma_port_json(port));
+  return j;
+}
+
+// The inventory parts of a host, each left out when empty (documents from before it was
+// recorded read the same); an empty part of a described host says why under "absent".
+void add_inventory(json& j, const HostInfo& h) {
+  const CpuLayout& cpu = h.cpu_layout;
+  if (cpu.sockets && cpu.cores && cpu.threads)
+    j["cpu_topology"] = {{"sockets", *cpu.sockets}, {"cores", *cpu.cores}, {"threads", *cpu.threads}};
+  json absent = json::object();
+  auto add_listing = [&](const char* key, const auto& listing, auto&& item_json) {
+    if (!listing.absent.empty()) absent[key] = listing.absent;
+    if (listing.items.empty()) return;
+    json items = json::array();
+    for (const auto& item : listing.items) items.push_back(item_json(item));
+    j[key] = std::move(items);
+  };
+  add_listing("numa_nodes", cpu.numa, numa_json);
+  add_listing("network_interfaces", h.network_interfaces, interface_json);
+  add_listing("rdma_devices", h.rdma_devices, rdma_device_json);
+  if (!absent.empty()) j["absent"] = std::move(absent);
 }
 
 json plan_json(const std::map<std::string, std::string>& plan) {
@@ -136,6 +217,16 @@ Status read_value(const json& v, const std::string& path, Record& out);
 Status read_value(const json& v, const std::string& path, LibraryVersion& out);
 Status read_value(const json& v, const std::string& path, GpuInfo& out);
 Status read_value(const json& v, const std::string& path, HostInfo& out);
+Status read_value(const json& v, const std::string& path, int64_t& out);
+Status read_value(const json& v, const std::string& path, CounterBlock& out);
+Status read_value(const json& v, const std::string& path, std::optional<int>& out);
+Status read_value(const json& v, const std::string& path, std::optional<int64_t>& out);
+Status read_value(const json& v, const std::string& path, std::optional<uint64_t>& out);
+Status read_value(const json& v, const std::string& path, NumaNode& out);
+Status read_value(const json& v, const std::string& path, NetInterface& out);
+Status read_value(const json& v, const std::string& path, GidEntry& out);
+Status read_value(const json& v, const std::string& path, RdmaPort& out);
+Status read_value(const json& v, const std::string& path, RdmaDevice& out);
 
 Status read_value(const json& v, const std::string& path, std::string& out) {
   if (!v.is_string()) return wrong_type(path, "a string", v);
@@ -210,6 +301,7 @@ class ObjectReader {
 
   Status check() const { return j_.is_object() ? ok_status() : wrong_type(path_, "an object", j_); }
   bool has(std::string_view key) const { return j_.contains(key); }
+  const json& value(std::string_view key) const { return j_.at(key); }
 
   template <typename T>
   Status required(std::string_view key, T& out) const {
@@ -377,6 +469,8 @@ Status read_record(const json& v, const std::string& path, Record& out) {
   FB_TRY(o.member("per_rank", out.per_rank, ok));
   FB_TRY(o.optional("collective", out.collective));
   FB_TRY(read_fabric_parts(v, path, out));
+  FB_TRY(o.optional("counters", out.counters));
+  FB_TRY(o.optional("counters_note", out.counters_note));
   Status consistent = check_record(out);
   if (!consistent.ok()) return invalid(path, consistent.message());
   return ok_status();
@@ -404,6 +498,122 @@ Status read_value(const json& v, const std::string& path, GpuInfo& out) {
   return o.optional("uuid", out.uuid);
 }
 
+Status read_value(const json& v, const std::string& path, int64_t& out) {
+  if (!v.is_number_integer()) return wrong_type(path, "an integer", v);
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return invalid(path, "integer out of range");
+  out = v.get<int64_t>();
+  return ok_status();
+}
+
+template <typename T>
+Status read_optional_number(const json& v, const std::string& path, std::optional<T>& out) {
+  T number{};
+  FB_TRY(read_value(v, path, number));
+  out = number;
+  return ok_status();
+}
+
+Status read_value(const json& v, const std::string& path, std::optional<int>& out) {
+  return read_optional_number(v, path, out);
+}
+Status read_value(const json& v, const std::string& path, std::optional<int64_t>& out) {
+  return read_optional_number(v, path, out);
+}
+Status read_value(const json& v, const std::string& path, std::optional<uint64_t>& out) {
+  return read_optional_number(v, path, out);
+}
+
+Status read_value(const json& v, const std::string& path, NumaNode& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("node", out.id));
+  FB_TRY(o.required("cpus", out.cpus));
+  return o.optional("memory_bytes", out.memory_bytes);
+}
+
+Status read_value(const json& v, const std::string& path, NetInterface& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("name", out.name));
+  FB_TRY(o.optional("state", out.state));
+  FB_TRY(o.optional("mtu", out.mtu));
+  FB_TRY(o.optional("speed_mbps", out.speed_mbps));
+  FB_TRY(o.optional("driver", out.driver));
+  FB_TRY(o.optional("firmware", out.firmware));
+  FB_TRY(o.optional("mac", out.mac));
+  return o.optional("addresses", out.addresses);
+}
+
+Status read_value(const json& v, const std::string& path, GidEntry& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("index", out.index));
+  FB_TRY(o.required("address", out.address));
+  FB_TRY(o.optional("type", out.type));
+  FB_TRY(o.optional("netdev", out.netdev));
+  return o.optional("ipv4", out.ipv4);
+}
+
+Status read_value(const json& v, const std::string& path, RdmaPort& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("port", out.number));
+  FB_TRY(o.optional("state", out.state));
+  FB_TRY(o.optional("phys_state", out.phys_state));
+  FB_TRY(o.optional("link_layer", out.link_layer));
+  FB_TRY(o.optional("rate", out.rate));
+  FB_TRY(o.optional("lid", out.lid));
+  return o.required("gids", out.gids);
+}
+
+Status read_value(const json& v, const std::string& path, RdmaDevice& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("name", out.name));
+  FB_TRY(o.optional("firmware", out.firmware));
+  FB_TRY(o.optional("node_guid", out.node_guid));
+  FB_TRY(o.optional("node_type", out.node_type));
+  FB_TRY(o.optional("board_id", out.board_id));
+  FB_TRY(o.required("netdevs", out.netdevs));
+  return o.required("ports", out.ports);
+}
+
+Status read_value(const json& v, const std::string& path, CounterBlock& out) {
+  ObjectReader o(v, path);
+  FB_TRY(o.check());
+  FB_TRY(o.required("host", out.host));
+  FB_TRY(o.required("device", out.device));
+  FB_TRY(o.optional("port", out.port));
+  FB_TRY(o.required("source", out.source));
+  if (!o.has("deltas")) return invalid(join(path, "deltas"), "required field is missing");
+  const json& deltas = o.value("deltas");
+  if (!deltas.is_object()) return wrong_type(join(path, "deltas"), "an object of counts", deltas);
+  out.deltas.clear();
+  for (const auto& [name, delta] : deltas.items())
+    FB_TRY(read_value(delta, join(join(path, "deltas"), name), out.deltas[name]));
+  return o.optional("reset", out.reset);
+}
+
+Status read_inventory(const ObjectReader& o, HostInfo& out) {
+  if (o.has("cpu_topology")) {
+    ObjectReader cpu(o.value("cpu_topology"), join(o.path(), "cpu_topology"));
+    FB_TRY(cpu.check());
+    FB_TRY(cpu.required("sockets", out.cpu_layout.sockets));
+    FB_TRY(cpu.required("cores", out.cpu_layout.cores));
+    FB_TRY(cpu.required("threads", out.cpu_layout.threads));
+  }
+  FB_TRY(o.optional("numa_nodes", out.cpu_layout.numa.items));
+  FB_TRY(o.optional("network_interfaces", out.network_interfaces.items));
+  FB_TRY(o.optional("rdma_devices", out.rdma_devices.items));
+  if (!o.has("absent")) return ok_status();
+  ObjectReader absent(o.value("absent"), join(o.path(), "absent"));
+  FB_TRY(absent.check());
+  FB_TRY(absent.optional("numa_nodes", out.cpu_layout.numa.absent));
+  FB_TRY(absent.optional("network_interfaces", out.network_interfaces.absent));
+  return absent.optional("rdma_devices", out.rdma_devices.absent);
+}
+
 Status read_value(const json& v, const std::string& path, HostInfo& out) {
   ObjectReader o(v, path);
   FB_TRY(o.check());
@@ -414,7 +624,8 @@ Status read_value(const json& v, const std::string& path, HostInfo& out) {
   FB_TRY(o.required("memory_bytes", out.memory_bytes));
   FB_TRY(o.required("libraries", out.libraries));
   FB_TRY(o.optional("gpus", out.gpus));  // since 1.2
-  return o.optional("gpu_topology", out.gpu_topology);
+  FB_TRY(o.optional("gpu_topology", out.gpu_topology));
+  return read_inventory(o, out);
 }
 
 // The plan is open-ended: values that are not strings are kept as their JSON text.
@@ -495,6 +706,11 @@ nlohmann::json to_json(const Record& r) {
   if (r.incast) j["incast"] = to_json(*r.incast);
   if (r.congestion) j["congestion"] = to_json(*r.congestion);
   if (r.soak) j["soak"] = to_json(*r.soak);
+  if (!r.counters.empty()) {
+    j["counters"] = json::array();
+    for (const CounterBlock& block : r.counters) j["counters"].push_back(counter_block_json(block));
+  }
+  if (!r.counters_note.empty()) j["counters_note"] = r.counters_note;
   const bool measured = r.status == RecordStatus::kOk || r.samples_total > 0;
   if (!measured) return j;
   j["latency_us"] = latency_json(r.latency_us);
@@ -520,6 +736,7 @@ nlohmann::json to_json(const HostInfo& h) {
     j["gpus"] = std::move(gpus);
   }
   if (!h.gpu_topology.empty()) j["gpu_topology"] = h.gpu_topology;
+  add_inventory(j, h);
   return j;
 }
 
@@ -557,6 +774,14 @@ Expected<Record> record_from_json(const nlohmann::json& j) {
   Record record;
   FB_TRY(read_record(j, "", record));
   return record;
+}
+
+nlohmann::json to_json(const CounterBlock& block) { return counter_block_json(block); }
+
+Expected<CounterBlock> counter_block_from_json(const nlohmann::json& j) {
+  CounterBlock block;
+  FB_TRY(read_value(j, "counters", block));
+  return block;
 }
 
 Expected<HostInfo> host_from_json(const nlohmann::json& j) {

@@ -33,6 +33,7 @@ std::string_view to_string(RecordStatus status);
 // measured (samples_total > 0).
 nlohmann::json to_json(const Record& record);
 nlohmann::json to_json(const HostInfo& host);
+nlohmann::json to_json(const CounterBlock& block);
 nlohmann::json to_json(const RunInfo& run, const std::vector<Record>& records);
 
 // The exact text written to files. Invalid UTF-8 (a hostname, a native library's error text)
@@ -45,6 +46,7 @@ std::string document_text(const RunInfo& run, const std::vector<Record>& records
 // newer minor version still reads; null numbers read back as NaN.
 Expected<Record> record_from_json(const nlohmann::json& j);
 Expected<HostInfo> host_from_json(const nlohmann::json& j);
+Expected<CounterBlock> counter_block_from_json(const nlohmann::json& j);
 Expected<ResultDocument> document_from_json(const nlohmann::json& j);
 
 // Invariants the JSON shape cannot express, checked before a record is written:

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "info/inventory.h"
+
 namespace fb {
 
 struct LatencySummary {  // microseconds
@@ -123,6 +125,21 @@ struct CongestionResult {
   bool operator==(const CongestionResult&) const = default;
 };
 
+// How one device's counters on one host changed over one record's measurement (warm-up and
+// timed iterations): after - before, read outside the timed loops. A counter the device does
+// not have is absent, never 0.
+struct CounterBlock {
+  std::string host;
+  std::string device;       // "mlx5_0", "rxe0" (RDMA) or "eth0" (netdev)
+  std::optional<int> port;  // the RDMA port; unset for device-wide and netdev counters
+  std::string source;       // "rdma-port", "rdma-hw", "netdev", "ethtool"
+  std::map<std::string, uint64_t> deltas;
+  // Counters that went backwards (a driver reset, or a counter narrower than 64 bits that
+  // wrapped): how much they moved is unknown, so they have no delta.
+  std::vector<std::string> reset;
+  bool operator==(const CounterBlock&) const = default;
+};
+
 struct Record {
   RecordIdentity id;
   RecordStatus status = RecordStatus::kOk;
@@ -146,6 +163,10 @@ struct Record {
   std::optional<SoakSummary> soak;
   std::optional<IncastResult> incast;
   std::optional<CongestionResult> congestion;
+  // NIC and RDMA counter deltas, one block per host and device; counters_note says why a host
+  // has none (no sysfs, nothing readable), and is empty when every host has its counters.
+  std::vector<CounterBlock> counters;
+  std::string counters_note;
   bool operator==(const Record&) const = default;
 };
 
@@ -178,6 +199,13 @@ struct HostInfo {
   // The matrix of `nvidia-smi topo -m` (NVLink/PCIe paths between GPUs and NICs, CPU and NUMA
   // affinity, the NIC legend), as printed, without its fixed legend of link codes.
   std::string gpu_topology;
+  // What `fabricbench info` shows (bench/info/inventory.h): sockets, cores, threads and NUMA
+  // nodes; network interfaces (state, MTU, link speed, driver, firmware, addresses); RDMA
+  // devices with ports and GID tables. Empty in documents written before they were recorded;
+  // an empty listing of this host says why in its `absent`.
+  CpuLayout cpu_layout;
+  Listing<NetInterface> network_interfaces;
+  Listing<RdmaDevice> rdma_devices;
   bool operator==(const HostInfo&) const = default;
 };
 

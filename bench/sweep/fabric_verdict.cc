@@ -15,15 +15,20 @@ int index_of(const std::vector<std::string>& hosts, const std::string& name) {
   return it == hosts.end() ? -1 : static_cast<int>(it - hosts.begin());
 }
 
+// Evidence shows the first measurement and the retest as they were (the analysis itself saw
+// the better of the two).
 std::vector<FabricSuspect> convert(const std::vector<Suspect>& suspects, const std::vector<std::string>& hosts,
-                                   const HostMatrix* retest) {
+                                   const HostMatrix* first, const HostMatrix* retest) {
   std::vector<FabricSuspect> out;
   for (const Suspect& s : suspects) {
     FabricSuspect f{std::string(to_string(s.kind)), s.subject, s.confidence, {}};
     for (const PairEvidence& e : s.evidence) {
       FabricEvidence ev{e.from, e.to, e.measured_gbps, e.expected_gbps, e.median_gbps, std::nullopt};
       const int from = index_of(hosts, e.from), to = index_of(hosts, e.to);
-      if (retest && from >= 0 && to >= 0 && std::isfinite((*retest)[from][to])) ev.retest_gbits = (*retest)[from][to];
+      if (from >= 0 && to >= 0) {
+        if (retest && std::isfinite((*retest)[from][to])) ev.retest_gbits = (*retest)[from][to];
+        if (first && std::isfinite((*first)[from][to])) ev.measured_gbits = (*first)[from][to];
+      }
       f.evidence.push_back(std::move(ev));
     }
     out.push_back(std::move(f));
@@ -75,7 +80,7 @@ HostMatrix merge_retest(const HostMatrix& first, const HostMatrix& retest) {
 }
 
 void fill_verdict(FabricSummary& summary, const OutlierReport& final_report, const FabricPlan& plan,
-                  const OutlierReport* first_report, const HostMatrix* retest) {
+                  const OutlierReport* first_report, const HostMatrix* first, const HostMatrix* retest) {
   FabricAnalysis a;
   a.median_gbits = final_report.median_gbps;
   a.deviation_gbits = final_report.deviation_gbps;
@@ -86,10 +91,10 @@ void fill_verdict(FabricSummary& summary, const OutlierReport& final_report, con
   a.slow_pairs = final_report.slow_pairs;
   summary.analysis = a;
   summary.retested = retest != nullptr;
-  summary.suspects = convert(final_report.suspects, summary.hosts, retest);
+  summary.suspects = convert(final_report.suspects, summary.hosts, first, retest);
   summary.cleared.clear();
   if (!first_report) return;
-  for (const FabricSuspect& earlier : convert(first_report->suspects, summary.hosts, retest)) {
+  for (const FabricSuspect& earlier : convert(first_report->suspects, summary.hosts, first, retest)) {
     const bool confirmed = std::any_of(summary.suspects.begin(), summary.suspects.end(), [&](const FabricSuspect& s) {
       return s.kind == earlier.kind && s.subject == earlier.subject;
     });

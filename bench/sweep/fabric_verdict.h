@@ -33,9 +33,9 @@ std::vector<HostPair> pairs_to_retest(const OutlierReport& report, const std::ve
 HostMatrix merge_retest(const HostMatrix& first, const HostMatrix& retest);
 
 // Fills the summary's analysis and suspects from the final report; with a retest, the
-// suspects of the first report that the final one lacks become `cleared`, and evidence gets
-// its retest value.
+// suspects of the first report that the final one lacks become `cleared`, and evidence shows
+// the first measurement (`first`) beside the retest value.
 void fill_verdict(FabricSummary& summary, const OutlierReport& final_report, const FabricPlan& plan,
-                  const OutlierReport* first_report, const HostMatrix* retest);
+                  const OutlierReport* first_report, const HostMatrix* first, const HostMatrix* retest);
 
 }  // namespace fb

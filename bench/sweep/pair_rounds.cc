@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "counters/counter_probe.h"
+
 namespace fb {
 namespace {
 
@@ -24,35 +26,64 @@ std::optional<Assignment> assignment_in(const PairRound& round, const HostMap& m
   return std::nullopt;
 }
 
-Expected<std::vector<RankResult>> measure_sizes(const RoundContext& ctx, const Assignment& a) {
-  const P2pPlan& plan = ctx.plan;
-  std::vector<RankResult> results;
-  auto endpoint = ctx.context.connect(a.peer);
-  PairSession* session = nullptr;
-  std::optional<PairSession> owned;
-  if (endpoint.ok()) {
-    owned.emplace(ctx.context, *endpoint.value(), a.initiator, ctx.buffers.for_peer(a.peer),
-                  plan.common.transport_options.timeout);
-    session = &*owned;
+// One rank's side of one host pair over the plan's sizes.
+class PairRun {
+ public:
+  PairRun(const RoundContext& ctx, const Assignment& a) : ctx_(ctx), a_(a) {
+    auto endpoint = ctx.context.connect(a.peer);
+    if (endpoint.ok())
+      session_.emplace(ctx.context, *endpoint.value(), a.initiator, ctx.buffers.for_peer(a.peer),
+                       ctx.plan.common.transport_options.timeout);
+    else
+      broken_ = endpoint.status();
   }
-  for (uint64_t bytes : plan.common.sizes) {
-    RankResult mine{ctx.bootstrap.rank(), ctx.hosts.names[ctx.hosts.host_of_rank[ctx.bootstrap.rank()]],
-                    a.initiator ? "initiator" : "responder", a.peer, {}, {}, {}};
-    if (!session) {
-      mine.status = endpoint.status();
-    } else {
-      const SizeRun run = size_run_for(plan, plan.tests.front(), bytes);
-      auto measured = session->run(run);
-      if (measured.ok()) {
-        mine.measurement = std::move(measured.value());
-        if (a.initiator) mine.soak = soak_of(plan, run, mine.measurement);
-      } else {
-        mine.status = measured.status();
-      }
+
+  // After a failure the pair's state is unknown: later sizes are not measured.
+  bool done() const { return !broken_.ok(); }
+
+  RankResult measure(uint64_t bytes) {
+    const int rank = ctx_.bootstrap.rank();
+    RankResult mine{rank, ctx_.hosts.names[ctx_.hosts.host_of_rank[rank]], a_.initiator ? "initiator" : "responder",
+                    a_.peer, {}, {}, {}, {}};
+    if (!session_) {
+      mine.status = broken_;
+      return mine;
     }
-    results.push_back(std::move(mine));
-    // After a failure the pair's state is unknown: the remaining sizes are not measured.
-    if (!results.back().status.ok()) break;
+    const SizeRun run = size_run_for(ctx_.plan, ctx_.plan.tests.front(), bytes);
+    auto measured = session_->run(run);
+    if (measured.ok()) {
+      mine.measurement = std::move(measured.value());
+      if (a_.initiator) mine.soak = soak_of(ctx_.plan, run, mine.measurement);
+    } else {
+      mine.status = measured.status();
+      broken_ = mine.status;
+    }
+    return mine;
+  }
+
+ private:
+  const RoundContext& ctx_;
+  Assignment a_;
+  std::optional<PairSession> session_;
+  Status broken_;
+};
+
+// Every rank steps through the sizes together, so each host's counters are read around
+// exactly one size of its pair (pairs of a round share no host).
+Expected<std::vector<RankResult>> measure_round(const RoundContext& ctx, const PairRound& round, CounterProbe& counters) {
+  std::optional<PairRun> pair;
+  if (auto a = assignment_in(round, ctx.hosts, ctx.bootstrap.rank())) pair.emplace(ctx, *a);
+  std::vector<RankResult> results;
+  for (uint64_t bytes : ctx.plan.common.sizes) {
+    counters.before();
+    FB_TRY(ctx.bootstrap.barrier());
+    std::optional<RankResult> mine;
+    if (pair && !pair->done()) mine = pair->measure(bytes);
+    FB_TRY(ctx.bootstrap.barrier());
+    HostCounters read = counters.after();
+    if (!mine) continue;
+    mine->counters = std::move(read);
+    results.push_back(std::move(*mine));
   }
   return results;
 }
@@ -61,6 +92,7 @@ Bytes pack(const std::vector<RankResult>& results) {
   nlohmann::json all = nlohmann::json::array();
   for (size_t i = 0; i < results.size(); ++i) {
     const Bytes one = serialize(results[i]);
+    // Sizes are measured in order and stop at a failure, so the i-th result is the i-th size.
     all.push_back({{"size", i}, {"result", std::string(reinterpret_cast<const char*>(one.data()), one.size())}});
   }
   const std::string text = all.dump();
@@ -68,7 +100,7 @@ Bytes pack(const std::vector<RankResult>& results) {
   return Bytes(first, first + text.size());
 }
 
-Status unpack_into(ByteSpan bytes, const PairRound& round, const HostMap& map, std::vector<PairOutcome>& out) {
+Status unpack_into(ByteSpan bytes, const HostMap& map, std::vector<PairOutcome>& out) {
   try {
     const auto all = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
                                            reinterpret_cast<const char*>(bytes.data()) + bytes.size());
@@ -88,7 +120,6 @@ Status unpack_into(ByteSpan bytes, const PairRound& round, const HostMap& map, s
   } catch (const std::exception& e) {
     return Status::error(StatusCode::kProtocol, std::string("malformed round results: ") + e.what(), FB_HERE);
   }
-  (void)round;
   return ok_status();
 }
 
@@ -96,18 +127,16 @@ Status unpack_into(ByteSpan bytes, const PairRound& round, const HostMap& map, s
 
 Status measure_rounds(const RoundContext& ctx, const std::vector<PairRound>& rounds, const RoundDone& done) {
   const int rank = ctx.bootstrap.rank();
+  CounterProbe counters = CounterProbe::for_rank(ctx.bootstrap, ctx.context.describe(),
+                                                 ctx.hosts.names[ctx.hosts.host_of_rank[rank]]);
   for (size_t r = 0; r < rounds.size(); ++r) {
-    FB_TRY(ctx.bootstrap.barrier());
-    std::vector<RankResult> mine;
-    if (auto a = assignment_in(rounds[r], ctx.hosts, rank)) {
-      FB_TRY_ASSIGN(mine, measure_sizes(ctx, *a));
-    }
+    FB_TRY_ASSIGN(std::vector<RankResult> mine, measure_round(ctx, rounds[r], counters));
     FB_TRY_ASSIGN(auto gathered, ctx.bootstrap.allgather(pack(mine)));
     if (rank != 0) continue;
     std::vector<PairOutcome> outcomes;
     for (const HostPair& pair : rounds[r])
       for (size_t s = 0; s < ctx.plan.common.sizes.size(); ++s) outcomes.push_back({pair, s, {}});
-    for (const Bytes& bytes : gathered) FB_TRY(unpack_into(bytes, rounds[r], ctx.hosts, outcomes));
+    for (const Bytes& bytes : gathered) FB_TRY(unpack_into(bytes, ctx.hosts, outcomes));
     FB_TRY(done(static_cast<int>(r), outcomes));
   }
   return ok_status();

@@ -197,12 +197,12 @@ Status judge(Sweep& s, FabricSummary& summary, const HostMatrix& matrix) {
   }
   if (!first) return ok_status();
   if (retest_pairs.empty()) {
-    fill_verdict(summary, *first, fabric, nullptr, nullptr);
+    fill_verdict(summary, *first, fabric, nullptr, nullptr, nullptr);
     return ok_status();
   }
   FB_TRY_ASSIGN(OutlierReport final_report,
                 analyze_matrix(summary.hosts, merge_retest(matrix, retest), fabric, topology ? &*topology : nullptr));
-  fill_verdict(summary, final_report, fabric, &*first, &retest);
+  fill_verdict(summary, final_report, fabric, &*first, &matrix, &retest);
   return ok_status();
 }
 

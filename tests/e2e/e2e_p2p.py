@@ -3,7 +3,7 @@
 
   e2e_p2p.py FABRICBENCH VALIDATOR SCHEMA CASE
 
-CASE is one of: main, latency-json, bad-input, dead-rank, tcp, list, version, info. Each case runs the
+CASE is one of: main, counters, latency-json, bad-input, dead-rank, tcp, list, version, info. Each case runs the
 binary the way the README shows, then checks exit codes, the console, and the JSON results
 (validated against the schema with VALIDATOR). Exits non-zero with the reason on failure.
 """
@@ -227,7 +227,49 @@ def case_info(tmp):
             fail(f"{key} is empty without a reason")
 
 
-CASES = {"main": case_main, "latency-json": case_latency_json, "bad-input": case_bad_input,
+def case_counters(tmp):
+    # Every measured record carries this host's counter deltas; the host section carries the
+    # inventory of `fabricbench info`. Over UCX's tcp transport two local ranks talk through
+    # lo, so lo's statistics must have moved by at least the payload.
+    if not os.path.exists("/sys/class/net/lo/statistics/rx_bytes"):
+        print("SKIP: /sys/class/net/lo/statistics does not exist here")
+        return
+    out = os.path.join(tmp, "counters.json")
+    size, iters, window = 65536, 20, 16
+    proc = run(["p2p", "--test", "latency,bw", "--sizes", f"8,{size}", "--iters", str(iters), "--warmup", "2",
+                "--window", str(window), "--json", out], env={"UCX_TLS": "tcp"})
+    if proc.returncode != 0:
+        fail("p2p over UCX tcp failed")
+    validate(out)
+    validate(out[:-5] + ".jsonl", jsonl=True)
+    doc = load(out)
+    host = socket.gethostname()
+    for r in doc["records"]:
+        blocks = r.get("counters")
+        if not blocks:
+            fail(f"record without counters: {r['identity']} note {r.get('counters_note')!r}")
+        lo = [b for b in blocks if b["device"] == "lo" and b["source"] == "netdev"]
+        if len(lo) != 1 or lo[0]["host"] != host:
+            fail(f"expected one lo netdev block of {host} (every rank is on this host), got {blocks}")
+        for name in ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets"):
+            if name not in lo[0]["deltas"]:
+                fail(f"lo deltas lack {name}: {lo[0]}")
+        if any(b["source"] == "ethtool" and b["device"] == "lo" for b in blocks):
+            fail("lo has no driver statistics, yet an ethtool block was recorded")
+        if r["identity"]["test"] == "bw" and r["identity"]["bytes"] == size:
+            payload = size * window * (iters + 2)
+            if lo[0]["deltas"]["tx_bytes"] < payload:
+                fail(f"lo moved {lo[0]['deltas']['tx_bytes']} bytes, less than the {payload} B of payload")
+    h = doc["hosts"][0]
+    names = [n["name"] for n in h.get("network_interfaces", [])]
+    if "lo" not in names:
+        fail(f"host section lacks the network interfaces (got {names})")
+    for key in ("rdma_devices", "numa_nodes"):
+        if not h.get(key) and not h.get("absent", {}).get(key):
+            fail(f"host section has no {key} and does not say why")
+
+
+CASES = {"main": case_main, "counters": case_counters, "latency-json": case_latency_json, "bad-input": case_bad_input,
          "dead-rank": case_dead_rank, "tcp": case_tcp, "list": case_list, "version": case_version, "info": case_info}
 
 with tempfile.TemporaryDirectory() as tmp:

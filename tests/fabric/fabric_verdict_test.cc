@@ -51,12 +51,13 @@ TEST(FabricVerdict, ConfirmedHostLinkKeepsItsRetestEvidence) {
   ASSERT_TRUE(final_report.ok());
   FabricSummary summary;
   summary.hosts = hosts4();
-  fill_verdict(summary, *final_report, plan, &*report, &only_retested);
+  fill_verdict(summary, *final_report, plan, &*report, &first, &only_retested);
   ASSERT_EQ(summary.suspects.size(), 1u);
   EXPECT_EQ(summary.suspects[0].kind, "host-link");
   EXPECT_EQ(summary.suspects[0].subject, "h2");
   ASSERT_TRUE(summary.suspects[0].evidence[0].retest_gbits.has_value());
   EXPECT_DOUBLE_EQ(*summary.suspects[0].evidence[0].retest_gbits, 27);
+  EXPECT_DOUBLE_EQ(summary.suspects[0].evidence[0].measured_gbits, 25);  // the first, not the merged value
   EXPECT_TRUE(summary.cleared.empty());
   EXPECT_TRUE(summary.retested);
 }
@@ -76,7 +77,7 @@ TEST(FabricVerdict, SlowOnceHealthyOnRetestIsCleared) {
   ASSERT_TRUE(final_report.ok());
   FabricSummary summary;
   summary.hosts = hosts4();
-  fill_verdict(summary, *final_report, plan, &*report, &retest);
+  fill_verdict(summary, *final_report, plan, &*report, &first, &retest);
   EXPECT_TRUE(summary.suspects.empty());
   ASSERT_EQ(summary.cleared.size(), 1u);
   EXPECT_EQ(summary.cleared[0].subject, "h0<->h1");

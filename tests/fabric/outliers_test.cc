@@ -90,6 +90,24 @@ TEST(Outliers, OneBadHostInAFourHostFabric) {
   EXPECT_GT(s.confidence, 0.8);
 }
 
+TEST(Outliers, StalledHealthyPairsDoNotHideABadHost) {
+  // A 4-host lab run (Gbit/s): h2's link is shaped to a quarter, and two healthy pairs
+  // stalled (h0->h3 at 0.083, h1->h2 even lower). The per-host medians put the reference
+  // between the groups and the spread grew until the threshold went negative; the cap on
+  // sigma keeps a quarter of the reference slow.
+  OutlierInput in;
+  in.hosts = {"h0", "h1", "h2", "h3"};
+  in.gbps = {{kNotMeasured, 0.192, 0.047, 0.083},
+             {0.189, kNotMeasured, 0.045, 0.191},
+             {0.048, 0.047, kNotMeasured, 0.048},
+             {0.191, 0.186, 0.048, kNotMeasured}};
+  const OutlierReport r = analyze(in);
+  EXPECT_GT(r.slow_below_gbps, 0.7 * r.median_gbps - 1e-12);
+  ASSERT_FALSE(r.suspects.empty());
+  EXPECT_EQ(r.suspects[0].kind, SuspectKind::kHostLink);
+  EXPECT_EQ(r.suspects[0].subject, "h2");
+}
+
 TEST(Outliers, BadHostWhoseLinkIsSlowInOneDirectionOnly) {
   // A degraded transmit side: h5's sends are slow, its receives healthy. Half its pairs: a path
   // per peer would be noise in the report, but nothing reaches 75 %, so they stay paths.

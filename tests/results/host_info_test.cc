@@ -215,6 +215,10 @@ TEST(HostInfo, DescribesThisHostAndSurvivesTheWire) {
   EXPECT_FALSE(host.kernel.empty());
   EXPECT_GE(host.cores, 1);
   EXPECT_GT(host.memory_bytes, 0u);
+  // The inventory of `fabricbench info`: every part is listed or says why it is empty.
+  EXPECT_TRUE(!host.network_interfaces.items.empty() || !host.network_interfaces.absent.empty());
+  EXPECT_TRUE(!host.rdma_devices.items.empty() || !host.rdma_devices.absent.empty());
+  EXPECT_TRUE(!host.cpu_layout.numa.items.empty() || !host.cpu_layout.numa.absent.empty());
   // Ranks exchange it as JSON text.
   Expected<HostInfo> back = host_from_json(nlohmann::json::parse(to_json(host).dump()));
   ASSERT_TRUE(back.ok()) << back.status().to_string();

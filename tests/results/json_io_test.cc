@@ -162,6 +162,67 @@ TEST(JsonIo, HostWithGpusRoundTrips) {
   EXPECT_EQ(doc->run, run);
 }
 
+TEST(JsonIo, CountersRoundTripAndAbsentStaysAbsent) {
+  const Record r = testing::sample_counters_record();
+  const json j = json::parse(record_line(r));
+  ASSERT_EQ(j["counters"].size(), 4u);
+  EXPECT_EQ(j["counters"][1]["source"], "rdma-hw");
+  EXPECT_EQ(j["counters"][1]["port"], 1);
+  EXPECT_EQ(j["counters"][1]["deltas"]["np_cnp_sent"], 0);  // present and unmoved
+  EXPECT_EQ(j["counters"][1]["reset"], json::array({"local_ack_timeout_err"}));
+  EXPECT_FALSE(j["counters"][1]["deltas"].contains("local_ack_timeout_err"));
+  EXPECT_FALSE(j["counters"][2].contains("port"));
+  EXPECT_FALSE(j["counters"][2].contains("reset"));
+  EXPECT_EQ(j["counters_note"], r.counters_note);
+  Expected<Record> back = record_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back.value(), r);
+  // A record without counters says nothing about them.
+  const json plain = json::parse(record_line(sample_latency_record(8)));
+  EXPECT_FALSE(plain.contains("counters"));
+  EXPECT_FALSE(plain.contains("counters_note"));
+}
+
+TEST(JsonIo, CounterErrorsNameTheField) {
+  json j = json::parse(record_line(testing::sample_counters_record()));
+  j["counters"][2]["deltas"]["rx_bytes"] = -5;
+  Expected<Record> back = record_from_json(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(), "counters[2].deltas.rx_bytes: expected a non-negative integer, got -5");
+  j = json::parse(record_line(testing::sample_counters_record()));
+  j["counters"][0].erase("deltas");
+  back = record_from_json(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(), "counters[0].deltas: required field is missing");
+}
+
+TEST(JsonIo, HostInventoryRoundTrips) {
+  HostInfo host = testing::sample_inventory_host();
+  json j = to_json(host);
+  EXPECT_EQ(j["cpu_topology"], json({{"sockets", 2}, {"cores", 64}, {"threads", 128}}));
+  EXPECT_EQ(j["numa_nodes"][0]["memory_bytes"], uint64_t{256} << 30);
+  EXPECT_FALSE(j["numa_nodes"][1].contains("memory_bytes"));  // unknown: left out, not 0
+  EXPECT_EQ(j["network_interfaces"][0]["speed_mbps"], 200000);
+  EXPECT_FALSE(j["network_interfaces"][1].contains("speed_mbps"));
+  EXPECT_EQ(j["rdma_devices"][0]["ports"][0]["gids"][1]["ipv4"], "10.0.0.1");
+  EXPECT_FALSE(j.contains("absent"));
+  Expected<HostInfo> back = host_from_json(json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back.value(), host);
+  // A host without RDMA says why instead of an empty list.
+  host.rdma_devices = {{}, "no RDMA devices: /sys/class/infiniband does not exist (no RDMA driver loaded)"};
+  j = to_json(host);
+  EXPECT_FALSE(j.contains("rdma_devices"));
+  EXPECT_EQ(j["absent"]["rdma_devices"], host.rdma_devices.absent);
+  back = host_from_json(json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back.value(), host);
+  j["rdma_devices"] = json::array({{{"name", "mlx5_0"}, {"ports", json::array()}}});
+  back = host_from_json(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(), "rdma_devices[0].netdevs: required field is missing");
+}
+
 TEST(JsonIo, HostWithoutGpusHasNoGpuFields) {
   const json j = to_json(sample_run_info().hosts.at(0));
   EXPECT_FALSE(j.contains("gpus"));

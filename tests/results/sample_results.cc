@@ -163,4 +163,57 @@ void expect_matches_golden(const std::string& name, const std::string& actual) {
       << "; if the change is intended, rerun with FABRICBENCH_UPDATE_GOLDEN=1 and review the diff";
 }
 
+Record sample_counters_record() {
+  Record r = sample_latency_record(65536);
+  r.counters = {
+      {"node01", "mlx5_0", 1, "rdma-port", {{"port_rcv_data", 16400}, {"port_xmit_data", 16500}}, {}},
+      {"node01", "mlx5_0", 1, "rdma-hw",
+       {{"np_cnp_sent", 0}, {"np_ecn_marked_roce_packets", 3}, {"out_of_sequence", 0}, {"rp_cnp_handled", 2}},
+       {"local_ack_timeout_err"}},
+      {"node01", "eth2", std::nullopt, "netdev", {{"rx_bytes", 65800}, {"tx_bytes", 66000}}, {}},
+      {"node01", "eth2", std::nullopt, "ethtool", {{"rx_pause_ctrl_phy", 0}, {"tx_prio3_pause", 1}}, {}},
+  };
+  r.counters_note = "node02: no counters could be read: /sys/class/net/eth2/statistics cannot be read";
+  return r;
+}
+
+HostInfo sample_inventory_host() {
+  HostInfo host = sample_run_info().hosts.at(0);
+  host.cpu_layout.sockets = 2;
+  host.cpu_layout.cores = 64;
+  host.cpu_layout.threads = 128;
+  host.cpu_layout.numa.items = {{0, "0-31,64-95", uint64_t{256} << 30}, {1, "32-63,96-127", std::nullopt}};
+  NetInterface eth2;
+  eth2.name = "eth2";
+  eth2.state = "up";
+  eth2.mtu = 9000;
+  eth2.speed_mbps = 200000;
+  eth2.driver = "mlx5_core";
+  eth2.firmware = "28.39.1002";
+  eth2.mac = "b8:ce:f6:a1:b2:c3";
+  eth2.addresses = {"10.0.0.1/24", "fe80::bace:f6ff:fea1:b2c3/64"};
+  NetInterface lo;
+  lo.name = "lo";
+  lo.state = "unknown";
+  lo.mtu = 65536;
+  host.network_interfaces.items = {eth2, lo};
+  RdmaDevice mlx5;
+  mlx5.name = "mlx5_0";
+  mlx5.firmware = "28.39.1002";
+  mlx5.node_guid = "b8ce:f603:00a1:b2c3";
+  mlx5.node_type = "1: CA";
+  mlx5.netdevs = {"eth2"};
+  RdmaPort port;
+  port.number = 1;
+  port.state = "ACTIVE";
+  port.phys_state = "LinkUp";
+  port.link_layer = "Ethernet";
+  port.rate = "200 Gb/sec (2X HDR)";
+  port.gids = {{0, "fe80:0000:0000:0000:bace:f6ff:fea1:b2c3", "IB/RoCE v1", "eth2", std::nullopt},
+               {3, "0000:0000:0000:0000:0000:ffff:0a00:0001", "RoCE v2", "eth2", "10.0.0.1"}};
+  mlx5.ports = {port};
+  host.rdma_devices.items = {mlx5};
+  return host;
+}
+
 }  // namespace fb::testing

@@ -22,6 +22,11 @@ Record sample_failed_record();
 RunInfo sample_run_info();
 // A host with two H100s on NVLink, each next to its own NIC, and the matrix that says so.
 HostInfo sample_gpu_host();
+// sample_latency_record(65536) with the counter deltas of a RoCE NIC (rdma-port, rdma-hw,
+// netdev, ethtool; one counter reset) on node01, and a note for node02 that had none.
+Record sample_counters_record();
+// A host with its inventory: two NUMA nodes, a RoCE NIC with its netdev and GID table, lo.
+HostInfo sample_inventory_host();
 
 // Compares actual with tests/results/golden/<name>. With FABRICBENCH_UPDATE_GOLDEN=1 in the
 // environment the golden file is rewritten instead (review the diff before keeping it).

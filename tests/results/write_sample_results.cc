@@ -1,7 +1,7 @@
 // Writes results the way a run does (ResultWriter, this host's description) so the schema
 // tests validate real output: DIR/sample.json (+ .jsonl), DIR/sample-failed.json for a run
 // that stopped, and DIR/sample-gpus.json with a GPU host beside this one and a collective
-// record on device memory.
+// record on device memory, a host with its inventory and a record with counter deltas.
 #include <cstdio>
 #include <filesystem>
 
@@ -32,8 +32,11 @@ Status write_samples(const std::filesystem::path& dir, int argc, char** argv) {
                run));
   RunInfo with_gpus = run;
   with_gpus.hosts.push_back(testing::sample_gpu_host());
+  with_gpus.hosts.push_back(testing::sample_inventory_host());
   FB_TRY(write((dir / "sample-gpus.json").string(),
-               {testing::sample_latency_record(8), testing::sample_device_collective_record()}, with_gpus));
+               {testing::sample_latency_record(8), testing::sample_device_collective_record(),
+                testing::sample_counters_record()},
+               with_gpus));
   run.outcome = "failed";
   run.error = "rank 1 on node02 stopped answering";
   return write((dir / "sample-failed.json").string(),

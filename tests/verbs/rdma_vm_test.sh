@@ -18,7 +18,11 @@ $device_tests
 echo "=== transport conformance suite on verbs"
 $transport_tests --gtest_filter='*/verbs'
 echo "=== fabricbench p2p over verbs"
-$fabricbench p2p --transport verbs --test latency,bw --sizes 8:64K:x8
+$fabricbench p2p --transport verbs --test latency,bw --sizes 8:64K:x8 --json p2p-verbs.json
+echo "=== the records carry rxe0's hw counters (rxe has no ports/1/counters: no rdma-port block)"
+grep -q '"source": "rdma-hw"' p2p-verbs.json
+grep -q '"device": "rxe0"' p2p-verbs.json
+if grep -q '"source": "rdma-port"' p2p-verbs.json; then echo "rxe0 has no port counters, yet a block"; exit 1; fi
 echo "=== fabricbench allreduce over verbs"
 $fabricbench allreduce --transport verbs --np 2 --sizes 8,64K --algo all
 echo "=== perftest in the same boot (peer numbers)"
