@@ -6,6 +6,8 @@
 #include "info_command.h"
 #include "list_command.h"
 #include "p2p/p2p_command.h"
+#include "sweep/incast_command.h"
+#include "sweep/pairs_command.h"
 
 namespace {
 
@@ -26,6 +28,8 @@ int main(int argc, char** argv) {
                         [](const fb::InfoCommand& info) { return fb::run_info(info); },
                         [](const fb::P2pPlan& plan) { return fb::run_p2p_command(plan); },
                         [](const fb::CollectivePlan& plan) { return fb::run_collective_command(plan); },
+                        [](const fb::PairsPlan& plan) { return fb::run_pairs_command(plan); },
+                        [](const fb::IncastPlan& plan) { return fb::run_incast_command(plan); },
                     },
                     *parsed.command);
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bootstrap/bootstrap_config.h"
@@ -43,11 +44,49 @@ struct CommonPlan {
 enum class P2pTest { kLatency, kBw, kBibw, kMsgrate };
 enum class P2pOp { kSend, kPut, kGet };
 
+// Soak: a time-bounded run (--duration) is also summarised per interval, so an intermittent
+// link shows up instead of disappearing into the average.
+struct SoakPlan {
+  double interval_s = 1.0;
+  // An interval is "low" below this fraction of the record's median interval (bandwidth), or
+  // above its inverse (latency).
+  double low_fraction = 0.8;
+};
+
 struct P2pPlan {
   CommonPlan common;
   std::vector<P2pTest> tests{P2pTest::kLatency, P2pTest::kBw};
   P2pOp op = P2pOp::kSend;
   int window = 64;
+  SoakPlan soak;
+};
+
+// What fabric sweeps (pairs, incast) share: who is which host, and what a healthy link does.
+struct FabricPlan {
+  // This rank's host name in results; one name, or a comma list indexed by local rank. Ranks
+  // in network namespaces of one machine need it to count as different hosts.
+  std::vector<std::string> labels;
+  std::optional<double> expect_gbits;  // the link rate, Gbit/s
+  double efficiency = 0.9;             // the share of the link rate a healthy pair reaches
+  std::optional<std::string> topology_path;
+};
+
+struct PairsPlan {
+  P2pPlan p2p;  // exactly one test: latency, bw or bibw
+  FabricPlan fabric;
+  std::optional<int> sample_pairs;  // measure only this many host pairs
+  uint64_t sample_seed = 1;
+  // Host pairs by name ("a:b"); empty: every pair (or the sample).
+  std::vector<std::pair<std::string, std::string>> pair_list;
+  bool retest = true;  // measure suspects' pairs again before naming them
+};
+
+struct IncastPlan {
+  P2pPlan p2p;  // test bw, op send; sizes and window for the senders
+  FabricPlan fabric;
+  int fan_in = 0;          // senders; 0: every other host
+  std::string receiver;    // host name; empty: the first host
+  bool congestion = false; // also: a victim pair alone and under the incast load
 };
 
 // One input element of one rank changed so that the result is provably wrong there: for

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <type_traits>
 
+#include "cli/fabric_cli.h"
 #include "cli/sizes.h"
 #include "fabricbench/collectives/algorithm.h"
 #include "fabricbench/transport/registry.h"
@@ -388,7 +389,27 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   p2p_cmd->add_option("--test", p2p.tests, "latency|bw|bibw|msgrate, or a comma list")->capture_default_str();
   p2p_cmd->add_option("--op", p2p.op, "send (tag send/recv), put (RDMA write) or get (RDMA read)")->capture_default_str();
   p2p_cmd->add_option("--window", p2p.window, "Messages outstanding in bw, bibw and msgrate")->capture_default_str();
+  SoakFlags soak;
+  add_soak_options(*p2p_cmd, soak);
   p2p_cmd->footer(kP2pExamples);
+
+  FabricFlags fabric;
+  PairsFlags pairs;
+  CLI::App* pairs_cmd = app.add_subcommand(
+      "pairs", "Every host pair in rounds of disjoint pairs; names the slow hosts and links");
+  add_common_options(*pairs_cmd, common, "1M (latency: 8)");
+  add_pairs_options(*pairs_cmd, pairs);
+  add_fabric_options(*pairs_cmd, fabric);
+  add_soak_options(*pairs_cmd, soak);
+  pairs_cmd->footer(kPairsExamples);
+
+  IncastFlags incast;
+  CLI::App* incast_cmd = app.add_subcommand(
+      "incast", "Many senders into one receiver: per-sender share, fairness, flow completion; --congestion");
+  add_common_options(*incast_cmd, common, "1M");
+  add_incast_options(*incast_cmd, incast);
+  add_fabric_options(*incast_cmd, fabric);
+  incast_cmd->footer(kIncastExamples);
 
   CollectiveFlags collective;
   std::vector<std::pair<CLI::App*, const CollectiveCommandInfo*>> collective_cmds;
@@ -436,6 +457,21 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     return {Command{std::move(collective_plan.value())}, 0};
   }
 
+  if (pairs_cmd->parsed()) {
+    auto common_plan = build_common_plan(common, pairs_default_sizes(pairs.test), argc, argv);
+    if (!common_plan.ok()) return fail(common_plan.status());
+    auto pairs_plan = build_pairs_plan(std::move(common_plan.value()), pairs, fabric, soak);
+    if (!pairs_plan.ok()) return fail(pairs_plan.status());
+    return {Command{std::move(pairs_plan.value())}, 0};
+  }
+  if (incast_cmd->parsed()) {
+    auto common_plan = build_common_plan(common, "1M", argc, argv);
+    if (!common_plan.ok()) return fail(common_plan.status());
+    auto incast_plan = build_incast_plan(std::move(common_plan.value()), incast, fabric);
+    if (!incast_plan.ok()) return fail(incast_plan.status());
+    return {Command{std::move(incast_plan.value())}, 0};
+  }
+
   auto plan = build_common_plan(common, kP2pDefaultSizes, argc, argv);
   if (!plan.ok()) return fail(plan.status());
   P2pPlan p2p_plan;
@@ -448,6 +484,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   p2p_plan.op = op.value();
   if (p2p.window < 1 || p2p.window > 65536) return fail(usage("--window must be between 1 and 65536"));
   p2p_plan.window = p2p.window;
+  auto soak_plan = build_soak_plan(soak);
+  if (!soak_plan.ok()) return fail(soak_plan.status());
+  p2p_plan.soak = soak_plan.value();
   if (p2p_plan.common.np % 2 != 0)
     return fail(usage("p2p runs ranks in pairs (0-1, 2-3, ...): --np must be even (got " +
                       std::to_string(p2p_plan.common.np) + ")"));

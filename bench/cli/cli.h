@@ -17,7 +17,7 @@ struct InfoCommand {
   bool json = false;
 };
 
-using Command = std::variant<ListCommand, InfoCommand, P2pPlan, CollectivePlan>;
+using Command = std::variant<ListCommand, InfoCommand, P2pPlan, CollectivePlan, PairsPlan, IncastPlan>;
 
 struct ParsedCommandLine {
   std::optional<Command> command;  // empty: nothing to run, exit with exit_code

@@ -1,7 +1,5 @@
 #include "p2p/p2p.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -9,89 +7,13 @@
 #include "cli/sizes.h"
 #include "fabricbench/transport/registry.h"
 #include "p2p/p2p_record.h"
+#include "p2p/p2p_support.h"
 #include "p2p/pair_session.h"
 #include "runner/progress.h"
 #include "runner/transport_setup.h"
 
 namespace fb {
 namespace {
-
-constexpr uint64_t kLargeMessage = 64 * 1024;
-
-uint64_t default_iterations(P2pTest test, uint64_t bytes) {
-  if (test == P2pTest::kLatency) return bytes <= kLargeMessage ? 1000 : 100;
-  return bytes <= kLargeMessage ? 100 : 20;  // windows
-}
-
-uint64_t default_warmup(P2pTest test, uint64_t bytes) {
-  if (test == P2pTest::kLatency) return bytes <= kLargeMessage ? 100 : 10;
-  return bytes <= kLargeMessage ? 10 : 2;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
-
-// Why a (test, op, size) cannot run with this transport and memory, or empty if it can.
-std::string skip_reason(const P2pPlan& plan, const Capabilities& caps, P2pTest test, uint64_t bytes) {
-  const std::string& name = plan.common.transport;
-  if (plan.op == P2pOp::kSend && !caps.send_recv) return "transport '" + name + "' has no send/recv";
-  if (plan.op != P2pOp::kSend && !caps.rma) return "transport '" + name + "' has no one-sided put/get";
-  if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && bytes == 0)
-    return "put latency polls the last byte of the message: needs at least 1 byte";
-  if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && plan.common.memory == MemoryKind::kCudaDevice)
-    return "put latency polls the last byte of the message from the CPU: not possible in cuda memory";
-  return {};
-}
-
-RecordIdentity identity_for(const P2pPlan& plan, P2pTest test, uint64_t bytes, int ranks,
-                            const std::map<std::string, std::string>& transport_details) {
-  RecordIdentity id;
-  id.benchmark = "p2p";
-  id.test = to_string(test);
-  id.op = to_string(plan.op);
-  id.transport = plan.common.transport;
-  id.transport_options = transport_details;
-  for (const auto& [key, value] : plan.common.transport_options.settings) id.transport_options[key] = value;
-  id.memory = std::string(to_string(plan.common.memory));
-  id.ranks = ranks;
-  id.bytes = bytes;
-  return id;
-}
-
-struct PairResources {
-  std::unique_ptr<Buffer> send, recv;
-  std::unique_ptr<MemRegion> send_region, recv_region;
-  std::vector<std::unique_ptr<RemoteRegion>> peer_send, peer_recv;
-};
-
-Expected<PairResources> prepare_buffers(const P2pPlan& plan, Context& context, Bootstrap& bootstrap) {
-  const uint64_t largest = *std::max_element(plan.common.sizes.begin(), plan.common.sizes.end());
-  AllocOptions alloc{.hugepages = plan.common.hugepages};
-  PairResources res;
-  alloc.device = plan.common.device.value_or(-1);
-  alloc.local_rank = bootstrap.local_rank();
-  FB_TRY_ASSIGN(res.send, allocate(plan.common.memory, largest, alloc));
-  FB_TRY_ASSIGN(res.recv, allocate(plan.common.memory, largest, alloc));
-  // A recognisable pattern makes a misdirected or torn transfer visible in a debugger; it is
-  // written through host memory, since the buffers may be device memory.
-  std::vector<std::byte> pattern(largest);
-  for (uint64_t i = 0; i < largest; ++i) pattern[i] = std::byte(i * 131 + bootstrap.rank());
-  const MemorySpan host_pattern{pattern.data(), pattern.size(), MemoryKind::kHost};
-  FB_TRY(copy_memory(res.send->span(), host_pattern, largest));
-  std::fill(pattern.begin(), pattern.end(), std::byte{0});
-  FB_TRY(copy_memory(res.recv->span(), host_pattern, largest));
-  res.peer_send.resize(bootstrap.size());
-  res.peer_recv.resize(bootstrap.size());
-  if (!context.options().one_sided) return res;
-  FB_TRY_ASSIGN(res.send_region, context.register_memory(res.send->span()));
-  FB_TRY_ASSIGN(res.recv_region, context.register_memory(res.recv->span()));
-  FB_TRY_ASSIGN(res.peer_send, exchange_regions(context, bootstrap, *res.send_region));
-  FB_TRY_ASSIGN(res.peer_recv, exchange_regions(context, bootstrap, *res.recv_region));
-  return res;
-}
 
 Status check_pairs(int size) {
   if (size >= 2 && size % 2 == 0) return {};
@@ -140,7 +62,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   PairResources res;
   if (skip_all.empty()) {
     FB_TRY_ASSIGN(endpoint, opened.context->connect(peer));
-    auto prepared = prepare_buffers(plan, *opened.context, bootstrap);
+    auto prepared = prepare_pair_buffers(plan, *opened.context, bootstrap);
     if (prepared.ok()) {
       res = std::move(prepared.value());
     } else if (is_unsupported_here(prepared.status())) {
@@ -152,10 +74,7 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   FB_TRY_ASSIGN(skip_all, agree_on_skip(bootstrap, skip_all));
   std::optional<PairSession> session;
   if (skip_all.empty())
-    session.emplace(*opened.context, *endpoint, initiator,
-                    PairBuffers{res.send.get(), res.recv.get(), res.send_region.get(), res.recv_region.get(),
-                                res.peer_send[peer].get(), res.peer_recv[peer].get()},
-                    plan.common.transport_options.timeout);
+    session.emplace(*opened.context, *endpoint, initiator, res.for_peer(peer), plan.common.transport_options.timeout);
   auto details = opened.context ? opened.context->describe() : std::map<std::string, std::string>{};
   if (!opened.data_path.empty()) details["data_path"] = opened.data_path;
   Progress progress(sink && Progress::wanted(plan.common.quiet), plan.tests.size() * plan.common.sizes.size());
@@ -163,24 +82,22 @@ Status run_p2p_rank(const P2pPlan& plan, Bootstrap& bootstrap, RecordSink* sink)
   for (P2pTest test : plan.tests) {
     for (uint64_t bytes : plan.common.sizes) {
       progress.step(std::string("[p2p ") + to_string(test) + "] " + format_size(bytes) + " B");
-      RecordIdentity identity = identity_for(plan, test, bytes, bootstrap.size(), details);
-      std::string why = skip_all.empty() ? skip_reason(plan, info->capabilities, test, bytes) : skip_all;
+      RecordIdentity identity = p2p_identity(plan, "p2p", test, bytes, bootstrap.size(), details);
+      std::string why = skip_all.empty() ? p2p_skip_reason(plan, info->capabilities, test, bytes) : skip_all;
       if (!why.empty()) {
         progress.clear();
         if (sink) FB_TRY(sink->add(skipped_record(std::move(identity), why)));
         continue;
       }
-      SizeRun run{test, plan.op, bytes,
-                  plan.common.warmup_override.value_or(default_warmup(test, bytes)),
-                  plan.common.duration_s > 0 ? 0 : plan.common.iterations.value_or(default_iterations(test, bytes)),
-                  plan.common.duration_s, plan.window};
-      if (plan.common.duration_s > 0) run.warmup = std::max<uint64_t>(run.warmup, 1);
-      RankResult mine{rank, host_name(), initiator ? "initiator" : "responder", peer, {}, {}};
+      const SizeRun run = size_run_for(plan, test, bytes);
+      RankResult mine{rank, local_host_name(), initiator ? "initiator" : "responder", peer, {}, {}, {}};
       auto measured = session->run(run);
-      if (measured.ok())
+      if (measured.ok()) {
         mine.measurement = std::move(measured.value());
-      else
+        if (initiator) mine.soak = soak_of(plan, run, mine.measurement);
+      } else {
         mine.status = measured.status();
+      }
       progress.clear();
       FB_TRY(gather_and_report(bootstrap, mine, std::move(identity), plan.window, sink));
     }

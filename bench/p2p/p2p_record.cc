@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "results/fabric_json.h"
 #include "runner/stats.h"
 
 namespace fb {
@@ -18,6 +19,7 @@ Bytes serialize(const RankResult& r) {
       {"iterations", m.iterations}, {"warmup", m.warmup}, {"elapsed_s", m.elapsed_s},
       {"bytes_sent", m.bytes_sent}, {"messages", m.messages},
   };
+  if (r.soak) j["soak"] = to_json(*r.soak);
   const std::string text = j.dump();
   const auto* first = reinterpret_cast<const std::byte*>(text.data());
   return Bytes(first, first + text.size());
@@ -42,6 +44,11 @@ Expected<RankResult> deserialize_rank_result(ByteSpan bytes) {
     m.elapsed_s = j.at("elapsed_s");
     m.bytes_sent = j.at("bytes_sent");
     m.messages = j.at("messages");
+    if (j.contains("soak")) {
+      auto soak = soak_from_json(j.at("soak"), "soak");
+      if (!soak.ok()) return soak.status();
+      r.soak = std::move(soak.value());
+    }
     return r;
   } catch (const nlohmann::json::exception& e) {
     return Status::error(StatusCode::kProtocol, std::string("malformed per-rank result: ") + e.what(), FB_HERE);
@@ -116,6 +123,7 @@ Record build_p2p_record(RecordIdentity identity, int window, const std::vector<R
       bytes_per_s += pair_bytes / elapsed;
       messages_per_s += pair_messages / elapsed;
     }
+    if (initiator.soak && !record.soak) record.soak = initiator.soak;
     if (initiator.rank == 0 || record.samples_us.empty()) {
       record.iterations = m.iterations;
       record.warmup = m.warmup;

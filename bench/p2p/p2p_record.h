@@ -2,6 +2,7 @@
 // on hand-made inputs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct RankResult {
   int peer = -1;
   Status status;
   RankMeasurement measurement;
+  std::optional<SoakSummary> soak;  // initiators of time-bounded runs
 };
 
 Bytes serialize(const RankResult& result);

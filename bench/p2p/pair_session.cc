@@ -209,18 +209,40 @@ Status PairSession::run_phase(const SizeRun& run, uint64_t iterations, RankMeasu
   return timed ? stream<true>(run, iterations, timed) : stream<false>(run, iterations, nullptr);
 }
 
-// The initiator decides how many timed iterations fit in --duration from the warm-up pace and
-// tells the responder, so both run the same count.
-Expected<uint64_t> PairSession::agree_on_iterations(const SizeRun& run, double warmup_seconds) {
-  if (!initiator_) return recv_control();
-  uint64_t iterations = run.iterations;
-  if (iterations == 0) {
-    const double per_iteration = warmup_seconds / static_cast<double>(std::max<uint64_t>(run.warmup, 1));
-    const double wanted = per_iteration > 0 ? run.duration_s / per_iteration : 1.0;
-    iterations = static_cast<uint64_t>(std::clamp(std::ceil(wanted), 1.0, double(kMaxDerivedIterations)));
+// --duration: the timed part runs in blocks; before each the initiator tells the responder how
+// many iterations come next (0: done), from the pace so far, so the run ends on time even when
+// the warm-up pace was far off (first touch of buffers, a congested link), and both sides run
+// the same count. A block is at most a tenth of the duration, so the pace is corrected often.
+Expected<uint64_t> PairSession::run_for_duration(const SizeRun& run, double warmup_seconds, RankMeasurement* m) {
+  uint64_t done = 0;
+  const Clock::time_point start = Clock::now();
+  while (true) {
+    uint64_t block = 0;
+    if (initiator_) {
+      const double elapsed = seconds(Clock::now() - start);
+      const double per_iteration = done > 0 ? elapsed / static_cast<double>(done)
+                                            : warmup_seconds / static_cast<double>(std::max<uint64_t>(run.warmup, 1));
+      const double left = run.duration_s - elapsed;
+      if (left > 0 && done < kMaxDerivedIterations) {
+        const double wanted = per_iteration > 0 ? std::min(left, run.duration_s / 10) / per_iteration : 1.0;
+        block = static_cast<uint64_t>(std::clamp(std::ceil(wanted), 1.0, double(kMaxDerivedIterations - done)));
+      }
+      FB_TRY(send_control(block));
+    } else {
+      FB_TRY_ASSIGN(block, recv_control());
+    }
+    if (block == 0) return done;
+    FB_TRY(run_phase(run, block, m));
+    done += block;
   }
-  FB_TRY(send_control(iterations));
-  return iterations;
+}
+
+// The initiator decides how many timed iterations to run (the count given) and tells the
+// responder, so both run the same count.
+Expected<uint64_t> PairSession::agree_on_iterations(const SizeRun& run) {
+  if (!initiator_) return recv_control();
+  FB_TRY(send_control(run.iterations));
+  return run.iterations;
 }
 
 Expected<RankMeasurement> PairSession::run(const SizeRun& run) {
@@ -231,14 +253,19 @@ Expected<RankMeasurement> PairSession::run(const SizeRun& run) {
   const Clock::time_point warm_start = Clock::now();
   FB_TRY(run_phase(run, run.warmup, nullptr));
   const double warm_seconds = seconds(Clock::now() - warm_start);
-  FB_TRY_ASSIGN(const uint64_t iterations, agree_on_iterations(run, warm_seconds));
 
   RankMeasurement m;
-  m.iterations = iterations;
   m.warmup = run.warmup;
-  m.samples_us.reserve(iterations);
   const Clock::time_point start = Clock::now();
-  FB_TRY(run_phase(run, iterations, &m));
+  uint64_t iterations = 0;
+  if (run.iterations > 0) {
+    FB_TRY_ASSIGN(iterations, agree_on_iterations(run));
+    m.samples_us.reserve(iterations);
+    FB_TRY(run_phase(run, iterations, &m));
+  } else {
+    FB_TRY_ASSIGN(iterations, run_for_duration(run, warm_seconds, &m));
+  }
+  m.iterations = iterations;
   m.elapsed_s = seconds(Clock::now() - start);
 
   const bool latency = run.test == P2pTest::kLatency;

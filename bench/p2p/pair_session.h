@@ -60,7 +60,8 @@ class PairSession {
   Status stream(const SizeRun& run, uint64_t windows, RankMeasurement* m);
 
   Status run_phase(const SizeRun& run, uint64_t iterations, RankMeasurement* timed);
-  Expected<uint64_t> agree_on_iterations(const SizeRun& run, double warmup_seconds);
+  Expected<uint64_t> agree_on_iterations(const SizeRun& run);
+  Expected<uint64_t> run_for_duration(const SizeRun& run, double warmup_seconds, RankMeasurement* m);
   Status exchange_control(bool send_first);
   Status wait_for(Request& request, const char* what);
   Status wait_for_byte(volatile std::byte* where, std::byte value);

@@ -23,6 +23,7 @@ constexpr Column kLatency[] = {{"min[us]", 11},   {"p50[us]", 11}, {"p90[us]", 1
 constexpr Column kGBytes{"GB/s", 10};
 constexpr Column kGBits{"Gb/s", 10};
 constexpr Column kMmsg{"Mmsg/s", 10};
+constexpr int kPairWidth = 24;  // "from -> to" of fabric sweeps, left-aligned
 
 // The collective table, after nccl-tests: time is the slowest rank's mean per iteration.
 constexpr Column kCount{"count", 12};
@@ -81,8 +82,15 @@ std::string collective_row(const Record& r) {
   return line;
 }
 
-std::string column_header() {
-  std::string line = cell(kBytes, kBytes.title) + cell(kIterations, kIterations.title);
+bool is_pair(const RecordIdentity& id) { return id.from_host.has_value(); }
+
+std::string pair_cell(const RecordIdentity& id) {
+  return format("  %-*s", kPairWidth, (id.from_host.value_or("") + " -> " + id.to_host.value_or("")).c_str());
+}
+
+std::string column_header(bool pairs) {
+  std::string line = (pairs ? format("  %-*s", kPairWidth, "pair") : std::string()) + cell(kBytes, kBytes.title) +
+                     cell(kIterations, kIterations.title);
   for (const Column& c : kLatency) line += cell(c, c.title);
   line += cell(kGBytes, kGBytes.title) + cell(kGBits, kGBits.title) + cell(kMmsg, kMmsg.title);
   line[0] = '#';  // the bytes column is wider than its title, so this overwrites a space
@@ -147,8 +155,35 @@ std::optional<std::string> gpus_line(const std::vector<HostInfo>& hosts) {
 
 // Rows of one block share everything but the size; collective rows also show their data
 // type, reduce op and algorithm (the MPI reference included), as nccl-tests does.
+// Fabric sweeps show each pair as a column of one block.
+std::string soak_line(const SoakSummary& soak) {
+  std::string line = format("#   soak: %zu intervals of %g s, %d low", soak.intervals.size(), soak.interval_s, soak.low_count);
+  if (soak.worst < 0) return line;
+  const IntervalSummary& w = soak.intervals[soak.worst];
+  if (soak.metric == "latency_p50")
+    return line + format(", worst at %.1f s: p50 %.2f us", w.start_s, w.latency_us.p50);
+  return line + format(", worst at %.1f s: %.3f GB/s", w.start_s, w.bandwidth.gbytes_per_s);
+}
+
+std::string incast_line(const IncastResult& in) {
+  return format("#   incast: %d -> %s: %.3f Gb/s in all, Jain %.3f, flow completion p50 %.1f us p99 %.1f us",
+                in.fan_in, in.receiver.c_str(), in.aggregate.gbits_per_s, in.jain_index, in.completion_us.p50,
+                in.completion_us.p99);
+}
+
+std::string congestion_line(const CongestionResult& c) {
+  return format("#   congestion (%s load): victim %s -> %s latency p50 %.2f -> %.2f us (x%.2f), %.3f -> %.3f Gb/s (x%.2f)",
+                c.load.c_str(), c.victim_from.c_str(), c.victim_to.c_str(), c.isolated_latency_us, c.loaded_latency_us,
+                c.latency_factor, c.isolated_gbits, c.loaded_gbits, c.bandwidth_factor);
+}
+
 RecordIdentity block_of(RecordIdentity id) {
   id.bytes = 0;
+  if (is_pair(id)) {
+    id.from_host = "";
+    id.to_host = "";
+    id.ranks = 0;
+  }
   if (is_collective(id)) {
     id.dtype.reset();
     id.reduce_op.reset();
@@ -219,7 +254,7 @@ void ConsoleReporter::identity_block(const RecordIdentity& id) {
     return;
   }
   print_line(std::string("# latency columns: ") + latency_meaning(id.test) + ", microseconds");
-  print_line(column_header());
+  print_line(column_header(is_pair(id)));
 }
 
 void ConsoleReporter::row(const Record& r) {
@@ -231,8 +266,8 @@ void ConsoleReporter::row(const Record& r) {
     std::fflush(out_);
     return;
   }
-  std::string line =
-      cell(kBytes, std::to_string(r.id.bytes)) + cell(kIterations, std::to_string(r.iterations));
+  std::string line = (is_pair(r.id) ? pair_cell(r.id) : std::string()) + cell(kBytes, std::to_string(r.id.bytes)) +
+                     cell(kIterations, std::to_string(r.iterations));
   if (r.status == RecordStatus::kSkipped) {
     line += "  skipped: " + r.reason;
   } else if (r.status == RecordStatus::kFailed) {
@@ -245,6 +280,9 @@ void ConsoleReporter::row(const Record& r) {
             cell(kMmsg, r.msg_rate / 1e6, 3);
   }
   print_line(line);
+  if (r.soak) print_line(soak_line(*r.soak));
+  if (r.incast) print_line(incast_line(*r.incast));
+  if (r.congestion) print_line(congestion_line(*r.congestion));
   std::fflush(out_);  // a person watching a long sweep sees each size as it finishes
 }
 

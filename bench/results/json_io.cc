@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "results/fabric_json.h"
+
 namespace fb {
 namespace {
 
@@ -37,6 +39,7 @@ json identity_json(const RecordIdentity& id) {
   if (id.dtype) j["dtype"] = *id.dtype;
   if (id.reduce_op) j["reduce_op"] = *id.reduce_op;
   if (id.algorithm) j["algorithm"] = *id.algorithm;
+  if (id.from_host && id.to_host) j["pair"] = {{"from", *id.from_host}, {"to", *id.to_host}};
   return j;
 }
 
@@ -279,6 +282,12 @@ Status read_value(const json& v, const std::string& path, RecordIdentity& out) {
   FB_TRY(o.required("bytes", out.bytes));
   FB_TRY(o.optional("dtype", out.dtype));
   FB_TRY(o.optional("reduce_op", out.reduce_op));
+  if (auto pair = v.find("pair"); pair != v.end()) {
+    ObjectReader p(*pair, join(path, "pair"));
+    FB_TRY(p.check());
+    FB_TRY(p.required("from", out.from_host));
+    FB_TRY(p.required("to", out.to_host));
+  }
   return o.optional("algorithm", out.algorithm);
 }
 
@@ -332,6 +341,20 @@ Status read_samples(const json& v, const std::string& path, Record& out) {
   return o.required("cap", out.samples_cap);
 }
 
+// Soak, incast and congestion blocks (since 1.4), each optional.
+Status read_fabric_parts(const json& v, const std::string& path, Record& out) {
+  if (auto it = v.find("soak"); it != v.end()) {
+    FB_TRY_ASSIGN(out.soak, soak_from_json(*it, join(path, "soak")));
+  }
+  if (auto it = v.find("incast"); it != v.end()) {
+    FB_TRY_ASSIGN(out.incast, incast_from_json(*it, join(path, "incast")));
+  }
+  if (auto it = v.find("congestion"); it != v.end()) {
+    FB_TRY_ASSIGN(out.congestion, congestion_from_json(*it, join(path, "congestion")));
+  }
+  return ok_status();
+}
+
 Status read_record(const json& v, const std::string& path, Record& out) {
   ObjectReader o(v, path);
   FB_TRY(o.check());
@@ -353,6 +376,7 @@ Status read_record(const json& v, const std::string& path, Record& out) {
   }
   FB_TRY(o.member("per_rank", out.per_rank, ok));
   FB_TRY(o.optional("collective", out.collective));
+  FB_TRY(read_fabric_parts(v, path, out));
   Status consistent = check_record(out);
   if (!consistent.ok()) return invalid(path, consistent.message());
   return ok_status();
@@ -440,6 +464,9 @@ Status read_document(const json& v, ResultDocument& out) {
   if (out.run.outcome != "ok" && out.run.outcome != "failed")
     return invalid("outcome", "expected \"ok\" or \"failed\", got \"" + out.run.outcome + "\"");
   FB_TRY(o.member("error", out.run.error, out.run.outcome == "failed"));
+  if (auto it = v.find("fabric"); it != v.end()) {
+    FB_TRY_ASSIGN(out.run.fabric, fabric_from_json(*it, "fabric"));
+  }
   return o.required("records", out.records);
 }
 
@@ -465,6 +492,9 @@ nlohmann::json to_json(const Record& r) {
             {"window", r.window}};
   if (r.status != RecordStatus::kOk || !r.reason.empty()) j["reason"] = r.reason;
   if (r.collective) j["collective"] = collective_json(*r.collective);
+  if (r.incast) j["incast"] = to_json(*r.incast);
+  if (r.congestion) j["congestion"] = to_json(*r.congestion);
+  if (r.soak) j["soak"] = to_json(*r.soak);
   const bool measured = r.status == RecordStatus::kOk || r.samples_total > 0;
   if (!measured) return j;
   j["latency_us"] = latency_json(r.latency_us);
@@ -510,6 +540,7 @@ nlohmann::json to_json(const RunInfo& run, const std::vector<Record>& records) {
       {"outcome", run.outcome},
       {"records", std::move(all)}};
   if (!run.error.empty()) j["error"] = run.error;
+  if (run.fabric) j["fabric"] = to_json(*run.fabric);
   return j;
 }
 

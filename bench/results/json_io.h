@@ -15,7 +15,7 @@
 namespace fb {
 
 // Major.minor. Readers accept any minor of their major: minors only add optional fields.
-inline constexpr std::string_view kResultsSchemaVersion = "1.3";
+inline constexpr std::string_view kResultsSchemaVersion = "1.4";
 inline constexpr int kResultsSchemaMajor = 1;
 inline constexpr std::string_view kToolName = "fabricbench";
 

@@ -51,6 +51,9 @@ struct RecordIdentity {
   std::optional<std::string> dtype;
   std::optional<std::string> reduce_op;
   std::optional<std::string> algorithm;
+  // Fabric sweeps (since 1.4): the host pair measured, by host name (hostname or --label).
+  std::optional<std::string> from_host;
+  std::optional<std::string> to_host;
   bool operator==(const RecordIdentity&) const = default;
 };
 
@@ -69,6 +72,55 @@ struct CollectiveResult {
   std::optional<double> device_time_us;
 
   bool operator==(const CollectiveResult&) const = default;
+};
+
+// Soak (since 1.4): a time-bounded run cut into intervals, so a link that drops out for a
+// second is visible even when the average looks healthy. Built from the first rank pair's
+// samples (for bibw: the initiator's direction).
+struct IntervalSummary {
+  double start_s = 0;  // from the start of the timed part
+  double duration_s = 0;
+  uint64_t samples = 0;
+  Bandwidth bandwidth;       // bytes of the samples / their time
+  LatencySummary latency_us; // over the interval's samples
+  bool low = false;          // below the soak's threshold
+  bool operator==(const IntervalSummary&) const = default;
+};
+
+struct SoakSummary {
+  double interval_s = 0;
+  double low_fraction = 0;  // low: bandwidth < fraction x median, or latency p50 > median / fraction
+  std::string metric;       // "bandwidth" or "latency_p50"
+  std::vector<IntervalSummary> intervals;
+  int worst = -1;           // index into intervals
+  int low_count = 0;
+  bool operator==(const SoakSummary&) const = default;
+};
+
+// Incast (since 1.4): fan_in senders stream into one receiver at once.
+struct IncastResult {
+  int fan_in = 0;
+  std::string receiver;                  // host name
+  std::vector<std::string> senders;      // host names, in the order of per_sender
+  std::vector<Bandwidth> per_sender;     // each sender's share of the receiver
+  Bandwidth aggregate;                   // what the receiver took in
+  double jain_index = 0;                 // fairness of per_sender: 1 = equal shares
+  LatencySummary completion_us;          // one flow = one sender's burst in one repetition
+  uint64_t flows = 0;
+  bool operator==(const IncastResult&) const = default;
+};
+
+// Congestion impact (since 1.4), as GPCNET defines it: a victim pair measured alone and again
+// while the other hosts run a load; the factor is loaded / isolated (latency), isolated /
+// loaded (bandwidth): 1 means the load did not hurt the victim.
+struct CongestionResult {
+  std::string victim_from, victim_to;
+  std::string load;  // "incast"
+  double isolated_latency_us = 0, loaded_latency_us = 0;  // p50
+  double isolated_gbits = 0, loaded_gbits = 0;
+  double latency_factor = 0;
+  double bandwidth_factor = 0;
+  bool operator==(const CongestionResult&) const = default;
 };
 
 struct Record {
@@ -91,6 +143,9 @@ struct Record {
 
   std::vector<RankSummary> per_rank;
   std::optional<CollectiveResult> collective;
+  std::optional<SoakSummary> soak;
+  std::optional<IncastResult> incast;
+  std::optional<CongestionResult> congestion;
   bool operator==(const Record&) const = default;
 };
 
@@ -126,6 +181,51 @@ struct HostInfo {
   bool operator==(const HostInfo&) const = default;
 };
 
+// A fabric sweep's verdict (since 1.4): the host matrix, and which hosts or links it blames.
+struct FabricEvidence {
+  std::string from, to;
+  double measured_gbits = 0;
+  double expected_gbits = 0;  // the link rate x efficiency; NaN without one
+  double median_gbits = 0;    // the fabric's reference
+  std::optional<double> retest_gbits;
+  bool operator==(const FabricEvidence&) const = default;
+};
+
+struct FabricSuspect {
+  std::string kind;     // "host-link", "path", "leaf-uplink", "spine"
+  std::string subject;  // host, leaf or spine name; "a<->b" for a path
+  double confidence = 0;
+  std::vector<FabricEvidence> evidence;
+  bool operator==(const FabricSuspect&) const = default;
+};
+
+struct FabricAnalysis {
+  double median_gbits = 0;
+  double deviation_gbits = 0;
+  double slow_below_gbits = 0;
+  std::optional<double> expected_gbits;
+  double efficiency = 0;
+  int measured_pairs = 0;
+  int slow_pairs = 0;
+  bool operator==(const FabricAnalysis&) const = default;
+};
+
+struct FabricSummary {
+  std::string test;     // "bw", "bibw", "latency"
+  uint64_t bytes = 0;   // the size the matrix and analysis use (the largest measured)
+  std::string metric;   // "gbits_per_s" or "latency_p50_us"
+  std::vector<std::string> hosts;
+  std::vector<std::vector<double>> matrix;  // [from][to]; NaN where not measured
+  int rounds = 0;
+  double elapsed_s = 0;            // the whole sweep, barriers included
+  std::optional<FabricAnalysis> analysis;  // bandwidth tests
+  std::string analysis_note;       // why there is no analysis, when there is none
+  bool retested = false;           // suspects' pairs were measured twice
+  std::vector<FabricSuspect> suspects;  // confirmed
+  std::vector<FabricSuspect> cleared;   // slow once, healthy on the retest
+  bool operator==(const FabricSummary&) const = default;
+};
+
 // Document-level metadata; records are appended as they are measured.
 struct RunInfo {
   std::string tool_version;
@@ -138,6 +238,7 @@ struct RunInfo {
   std::vector<HostInfo> hosts;
   std::string outcome = "ok";  // "ok", "failed" (some record failed or the run stopped)
   std::string error;           // why the run stopped early, if it did
+  std::optional<FabricSummary> fabric;  // pairs runs
   bool operator==(const RunInfo&) const = default;
 };
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "results/console_reporter.h"
+#include "results/fabric_console.h"
 #include "results/host_info.h"
 #include "results/json_io.h"
 #include "results/result_writer.h"
@@ -79,12 +80,15 @@ Status RunReport::add(const Record& record) {
   return written;
 }
 
+void RunReport::set_fabric(FabricSummary fabric) { state_->run.fabric = std::move(fabric); }
+
 Status RunReport::finish(const Status& outcome) {
   if (!outcome.ok()) {
     state_->run.outcome = "failed";
     state_->run.error = outcome.to_string();
   }
   Status written = state_->writer.finish(state_->run);
+  if (state_->console && state_->run.fabric) print_fabric_summary(stdout, *state_->run.fabric);
   if (state_->console) state_->console->end(state_->run, state_->writer.final_path());
   return written;
 }

@@ -24,6 +24,8 @@ class RunReport final : public RecordSink {
   ~RunReport() override;
 
   Status add(const Record& record) override;
+  // A fabric sweep's verdict: goes into the document and, after the table, the console.
+  void set_fabric(FabricSummary fabric);
   // Writes the final document; `outcome` is the run's status (a failure still writes).
   Status finish(const Status& outcome);
 
