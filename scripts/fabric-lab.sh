@@ -4,7 +4,8 @@
 # chosen hosts slowed down (--degrade) or made lossy (--loss), so that a fabric sweep
 # (`fabricbench pairs`) has a known answer. Runs on one machine; no rack, no RDMA device.
 #
-#   fabric-lab.sh up    [-p PREFIX] [-n HOSTS] [-r RATE] [--degrade H:RATE]... [--loss H:PCT]...
+#   fabric-lab.sh up    [-p PREFIX] [-n HOSTS] [-r RATE] [--queue-ms MS]
+#                       [--degrade H:RATE]... [--loss H:PCT]...
 #   fabric-lab.sh down  [-p PREFIX]            removes the lab; fine when there is none
 #   fabric-lab.sh exec  [-p PREFIX] H CMD...   runs CMD in host H (0..N-1, or "sw")
 #   fabric-lab.sh hosts [-p PREFIX]            "index netns address" per line
@@ -12,6 +13,7 @@
 #   -p, --prefix P     names of the namespaces: P<h0..>, Psw (default fl; letters, digits, _)
 #   -n, --hosts N      number of hosts, 1..250 (default 4)
 #   -r, --rate RATE    rate of every host link, tc units: 200mbit, 1gbit (default 1gbit)
+#   --queue-ms MS      tbf queue beyond the burst, in ms of the link's rate (default 25)
 #   --degrade H:RATE   host H's link (both directions) at RATE instead
 #   --loss H:PCT       drop PCT % of the frames that host H's link carries, in each direction
 #
@@ -23,8 +25,10 @@
 #
 # Shaping: a tbf root qdisc on the host's eth0 (host -> switch) and on the switch port h<i>
 # (switch -> host). burst = max(128 KiB, 1 ms of the rate): at least one 64 KiB GSO packet,
-# which tbf must never split; queue limit = burst + 5 ms of the rate. tbf counts L2 bytes
-# without preamble, IFG or FCS, so one TCP stream carries ~95.6% of RATE.
+# which tbf must never split; queue limit = burst + 25 ms of the rate. A shorter queue (5 ms)
+# overflows while TCP probes for bandwidth: a healthy 200 Mbit/s link then drops whole 64 KiB
+# GSO packets, and an occasional retransmission timeout (200 ms or more) makes it look slow.
+# tbf counts L2 bytes without preamble, IFG or FCS, so one TCP stream carries ~95.6% of RATE.
 # Loss: see apply_loss. There is no --delay: netem is what adds delay, and the kernels this
 # lab was written on do not build it.
 #
@@ -41,7 +45,7 @@ PROG=fabric-lab
 PREFIX=fl
 HOSTS=4
 RATE=1gbit
-QUEUE_MS=5            # tbf queue beyond the burst, in ms of the link rate
+QUEUE_MS=25           # tbf queue beyond the burst, in ms of the link rate
 MIN_BURST=131072      # bytes: one 64 KiB GSO packet with room to spare
 DEGRADE=()            # "H:RATE"
 LOSS=()               # "H:PCT"
@@ -310,12 +314,13 @@ while [ $# -gt 0 ]; do
   opt=$1
   case $CMD:$opt in
     *:-h|*:--help) usage 0 ;;
-    *:-p|*:--prefix|up:-n|up:--hosts|up:-r|up:--rate|up:--degrade|up:--loss)
+    *:-p|*:--prefix|up:-n|up:--hosts|up:-r|up:--rate|up:--queue-ms|up:--degrade|up:--loss)
       [ $# -ge 2 ] || die "$opt needs a value"
       case $opt in
         -p|--prefix) PREFIX=$2 ;;
         -n|--hosts)  HOSTS=$2 ;;
         -r|--rate)   RATE=$2 ;;
+        --queue-ms)  QUEUE_MS=$2 ;;
         --degrade)   DEGRADE+=("$2") ;;
         --loss)      LOSS+=("$2") ;;
       esac
@@ -332,6 +337,9 @@ if [ "$CMD" = up ]; then
     die "--hosts must be 1..250, got '$HOSTS'"
   fi
   HOSTS=$((10#$HOSTS))
+  if ! [[ $QUEUE_MS =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+    die "--queue-ms must be a number of milliseconds, got '$QUEUE_MS'"
+  fi
 fi
 check_host "$CMD"
 
