@@ -13,6 +13,9 @@
 # degraded link is 4x slower, far outside what noise moves a pair by. Windows of 4 x 1 MiB,
 # 1 warm-up and 4 timed: 0.7 s per window on the degraded link, ~45 s for the sweep and the
 # retest of the suspect's pairs.
+# The ranks sleep on events, so they need the cores only briefly; but when other processes
+# hold both cores for seconds (load 15+ on 2 cores), a healthy pair stalls just as long and
+# the sweep can miss the fault: the test is meant for a machine that is not saturated.
 # KEEP_WORK=1 keeps the ranks' logs and result files (the folder is printed).
 # No --loss scenario: a lossy host is hardly slower in a bandwidth sweep, so which suspect
 # comes out is a matter of luck. TCP hides the losses from the application and Linux's default
