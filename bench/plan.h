@@ -67,6 +67,7 @@ struct FabricPlan {
   // in network namespaces of one machine need it to count as different hosts.
   std::vector<std::string> labels;
   std::optional<double> expect_gbits;  // the link rate, Gbit/s
+  bool expect_from_nic = false;        // the link rate is what the hosts' NICs report
   double efficiency = 0.9;             // the share of the link rate a healthy pair reaches
   std::optional<std::string> topology_path;
 };

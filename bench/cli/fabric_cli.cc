@@ -1,6 +1,7 @@
 #include "cli/fabric_cli.h"
 
 #include <cmath>
+#include <cstdlib>
 
 namespace fb {
 namespace {
@@ -24,9 +25,16 @@ Expected<FabricPlan> build_fabric_plan(const FabricFlags& f) {
       if (label.find_first_of(" \t\n") != std::string::npos)
         return usage("--label '" + label + "': host names cannot contain spaces");
   }
-  if (f.expect_gbits && !(*f.expect_gbits > 0 && std::isfinite(*f.expect_gbits)))
-    return usage("--expect-gbps is the link rate in Gbit/s and must be positive (e.g. 400)");
-  plan.expect_gbits = f.expect_gbits;
+  if (f.expect_gbits && *f.expect_gbits == "nic") {
+    plan.expect_from_nic = true;
+  } else if (f.expect_gbits) {
+    char* end = nullptr;
+    const double rate = std::strtod(f.expect_gbits->c_str(), &end);
+    if (end == f.expect_gbits->c_str() || *end != '\0' || !(rate > 0 && std::isfinite(rate)))
+      return usage("--expect-gbps is the link rate in Gbit/s and must be positive (e.g. 400), or 'nic' for the "
+                   "speed the hosts' NICs report (got '" + *f.expect_gbits + "')");
+    plan.expect_gbits = rate;
+  }
   if (!(f.efficiency > 0 && f.efficiency <= 1))
     return usage("--efficiency is the share of the link rate a healthy pair reaches: between 0 and 1 (e.g. 0.9)");
   plan.efficiency = f.efficiency;
@@ -74,7 +82,8 @@ void add_fabric_options(CLI::App& app, FabricFlags& f) {
   app.add_option("--label", f.labels,
                  "This rank's host name in results (default: hostname); a comma list maps to local ranks")
       ->group(kFabric);
-  app.add_option("--expect-gbps", f.expect_gbits, "Link rate in Gbit/s: pairs below it x --efficiency are slow")
+  app.add_option("--expect-gbps", f.expect_gbits,
+                 "Link rate in Gbit/s, or 'nic' (the median NIC speed the hosts report): pairs below it x --efficiency are slow")
       ->group(kFabric);
   app.add_option("--efficiency", f.efficiency, "Share of --expect-gbps a healthy pair reaches")
       ->capture_default_str()

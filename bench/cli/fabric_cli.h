@@ -17,7 +17,7 @@ struct SoakFlags {
 
 struct FabricFlags {
   std::optional<std::string> labels;
-  std::optional<double> expect_gbits;
+  std::optional<std::string> expect_gbits;  // a number, or "nic"
   double efficiency = 0.9;
   std::optional<std::string> topology;
 };

@@ -1,13 +1,8 @@
 #include "collective/collective_command.h"
 
-#include <cstdio>
-
 #include "cli/sizes.h"
 #include "collective/collective_run.h"
-#include "fabricbench/transport/registry.h"
-#include "runner/binding.h"
-#include "runner/launcher.h"
-#include "runner/run_report.h"
+#include "runner/reported_run.h"
 
 namespace fb {
 namespace {
@@ -47,40 +42,15 @@ std::map<std::string, std::string> summarize_plan(const CollectivePlan& plan) {
   return summary;
 }
 
-Status run_rank(const CollectivePlan& plan, const std::string& benchmark, const std::string& result_path,
-                Bootstrap& bootstrap) {
-  const ProgressMode progress_mode = progress_mode_for(plan.common, bootstrap.local_size());
-  FB_TRY_ASSIGN(std::string binding, bind_local_rank(plan.common.bind, bootstrap.local_rank()));
-  auto summary = summarize_plan(plan);
-  summary["progress"] = to_string(progress_mode);
-  if (plan.common.progress_auto) summary["progress"] += " (auto)";
-  summary["binding_rank0"] = binding;
-  summary["bootstrap"] = bootstrap.kind();
-  summary["np"] = std::to_string(bootstrap.size());
-  FB_TRY_ASSIGN(auto report, RunReport::open(plan.common, benchmark, result_path, summary, bootstrap));
-  CollectivePlan resolved = plan;
-  resolved.common.transport_options.progress = progress_mode;
-  Status outcome = run_collective_rank(resolved, bootstrap, report.get());
-  if (report) {
-    Status written = report->finish(outcome);
-    if (outcome.ok()) return written;
-  }
-  return outcome;
-}
-
 }  // namespace
 
 int run_collective_command(const CollectivePlan& plan) {
-  const std::string benchmark(to_string(plan.kind));
-  auto path = preflight_result_path(plan.common, benchmark);
-  if (!path.ok()) {
-    std::fprintf(stderr, "fabricbench: error: %s\n", path.status().to_string().c_str());
-    return kExitUsage;
-  }
-  const TransportInfo* info = TransportRegistry::instance().find(plan.common.transport);
-  const bool threads = info && info->capabilities.ranks_as_threads;
-  return launch_ranks(plan.common, threads,
-                      [&](Bootstrap& bootstrap) { return run_rank(plan, benchmark, path.value(), bootstrap); });
+  return run_reported_benchmark(plan.common, std::string(to_string(plan.kind)), summarize_plan(plan),
+                                [&](Bootstrap& bootstrap, ProgressMode progress, RunReport* report) {
+                                  CollectivePlan resolved = plan;
+                                  resolved.common.transport_options.progress = progress;
+                                  return run_collective_rank(resolved, bootstrap, report);
+                                });
 }
 
 }  // namespace fb

@@ -1,5 +1,6 @@
 #include "fabric/host_map.h"
 
+#include <cstdlib>
 #include <map>
 #include <string_view>
 
@@ -35,6 +36,7 @@ Expected<HostMap> group_hosts(const std::vector<RankHost>& by_rank) {
     if (added) {
       map.ranks.emplace_back();
       map.names.push_back(key);
+      map.link_gbits.push_back(by_rank[rank].link_gbits);
       if (!labelled) ++keys_per_hostname[by_rank[rank].hostname];
     }
     map.ranks[it->second].push_back(static_cast<int>(rank));
@@ -50,7 +52,8 @@ Expected<HostMap> group_hosts(const std::vector<RankHost>& by_rank) {
 }
 
 Bytes pack_rank_host(const RankHost& host) {
-  const std::string text = host.label + '\n' + host.hostname + '\n' + host.address;
+  const std::string speed = host.link_gbits ? std::to_string(*host.link_gbits) : std::string();
+  const std::string text = host.label + '\n' + host.hostname + '\n' + host.address + '\n' + speed;
   const auto* first = reinterpret_cast<const std::byte*>(text.data());
   return Bytes(first, first + text.size());
 }
@@ -59,10 +62,18 @@ Expected<RankHost> unpack_rank_host(ByteSpan bytes) {
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const size_t first = text.find('\n');
   const size_t second = first == std::string_view::npos ? first : text.find('\n', first + 1);
-  if (second == std::string_view::npos)
-    return Status::error(StatusCode::kProtocol, "a rank sent a malformed host description", FB_HERE);
-  return RankHost{std::string(text.substr(0, first)), std::string(text.substr(first + 1, second - first - 1)),
-                  std::string(text.substr(second + 1))};
+  const size_t third = second == std::string_view::npos ? second : text.find('\n', second + 1);
+  auto malformed = [] { return Status::error(StatusCode::kProtocol, "a rank sent a malformed host description", FB_HERE); };
+  if (third == std::string_view::npos) return malformed();
+  RankHost host{std::string(text.substr(0, first)), std::string(text.substr(first + 1, second - first - 1)),
+                std::string(text.substr(second + 1, third - second - 1)), std::nullopt};
+  const std::string speed(text.substr(third + 1));
+  if (!speed.empty()) {
+    char* end = nullptr;
+    host.link_gbits = std::strtod(speed.c_str(), &end);
+    if (end == speed.c_str() || *end != '\0') return malformed();
+  }
+  return host;
 }
 
 }  // namespace fb

@@ -2,6 +2,7 @@
 // host share its NIC(s), so they are grouped and measured together.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct RankHost {
   std::string label;     // --label; wins when given
   std::string hostname;
   std::string address;   // the address its ranks use to reach the job (may be empty)
+  std::optional<double> link_gbits;  // its NIC's reported link speed, when known
   bool operator==(const RankHost&) const = default;
 };
 
@@ -22,6 +24,7 @@ struct HostMap {
   std::vector<std::string> names;       // by host index, in order of each host's lowest rank
   std::vector<std::vector<int>> ranks;  // by host index, ascending
   std::vector<int> host_of_rank;
+  std::vector<std::optional<double>> link_gbits;  // by host index: its first rank's NIC speed
 };
 
 // Ranks are one host when their labels match or, without labels, their hostname and address

@@ -17,6 +17,7 @@ Status run_rank(const CommonPlan& plan, const std::string& benchmark, const std:
   if (plan.progress_auto) summary["progress"] += " (auto)";
   summary["binding_rank0"] = binding;
   summary["bootstrap"] = bootstrap.kind();
+  summary["np"] = std::to_string(bootstrap.size());
   FB_TRY_ASSIGN(auto report, RunReport::open(plan, benchmark, result_path, summary, bootstrap));
   Status outcome = rank_main(bootstrap, progress, report.get());
   if (report) {

@@ -17,7 +17,7 @@ namespace fb {
 using ReportedRank = std::function<Status(Bootstrap& bootstrap, ProgressMode progress, RunReport* report)>;
 
 // Returns the process exit code. `summary` is the plan as the document shows it; the
-// progress mode, rank 0's binding and the bootstrap are added.
+// progress mode, rank 0's binding, the bootstrap and the job's rank count (np) are added.
 int run_reported_benchmark(const CommonPlan& plan, const std::string& benchmark,
                            const std::map<std::string, std::string>& summary, const ReportedRank& rank_main);
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "bootstrap/unique_fd.h"
+#include "info/inventory.h"
 #include "p2p/p2p_support.h"
 
 namespace fb {
@@ -33,6 +34,25 @@ std::string source_address_towards(const std::string& host, uint16_t port) {
   return address;
 }
 
+// The reported speed of the interface holding `address`; without one, of the fastest
+// interface that is up (the data NIC is the fast one on a cluster node; loopback reports none).
+std::optional<double> link_speed_gbits(const std::string& address) {
+  const auto interfaces = collect_net_interfaces("/sys");
+  const auto addresses = interface_addresses();
+  std::optional<double> fastest;
+  for (const NetInterface& nic : interfaces.items) {
+    if (!nic.speed_mbps || *nic.speed_mbps <= 0) continue;
+    const double gbits = static_cast<double>(*nic.speed_mbps) / 1000;
+    auto it = addresses.find(nic.name);
+    if (!address.empty() && it != addresses.end()) {
+      for (const std::string& a : it->second)
+        if (a.substr(0, a.find('/')) == address) return gbits;
+    }
+    if (nic.state == "up" && (!fastest || gbits > *fastest)) fastest = gbits;
+  }
+  return address.empty() ? fastest : std::nullopt;
+}
+
 }  // namespace
 
 Expected<RankHost> local_rank_host(const FabricPlan& fabric, const BootstrapFlags& flags, int local_rank) {
@@ -51,6 +71,7 @@ Expected<RankHost> local_rank_host(const FabricPlan& fabric, const BootstrapFlag
   auto config = resolve_bootstrap_config(flags, [](const char* name) { return std::getenv(name); });
   if (config.ok() && config.value().kind == "tcp")
     host.address = source_address_towards(config.value().host, config.value().port);
+  host.link_gbits = link_speed_gbits(host.address);
   return host;
 }
 

@@ -148,6 +148,22 @@ FabricSummary start_summary(const Sweep& s, int rounds) {
   return summary;
 }
 
+// --expect-gbps nic: the median of the speeds the hosts' NICs report (a host whose link came
+// up slower than its peers' then shows as slow rather than setting the bar).
+FabricPlan with_expected_rate(FabricPlan fabric, const HostMap& hosts, FabricSummary& summary) {
+  if (!fabric.expect_from_nic) return fabric;
+  std::vector<double> speeds;
+  for (const auto& speed : hosts.link_gbits)
+    if (speed) speeds.push_back(*speed);
+  if (speeds.empty()) {
+    summary.analysis_note = "--expect-gbps nic: no host reported a NIC speed; judged against the fabric's median only";
+    return fabric;
+  }
+  std::sort(speeds.begin(), speeds.end());
+  fabric.expect_gbits = speeds[(speeds.size() - 1) / 2];
+  return fabric;
+}
+
 // The analysis, the retest of its suspects and the verdict. Collective: every rank takes part
 // in the retest.
 Status judge(Sweep& s, FabricSummary& summary, const HostMatrix& matrix) {
@@ -156,6 +172,7 @@ Status judge(Sweep& s, FabricSummary& summary, const HostMatrix& matrix) {
     summary.analysis_note = "latency sweeps report the matrix only; outliers are judged on bandwidth (--test bw or bibw)";
     return ok_status();
   }
+  const FabricPlan fabric = with_expected_rate(s.plan.fabric, s.hosts, summary);
   std::optional<Topology> topology;
   std::optional<OutlierReport> first;
   std::vector<HostPair> retest_pairs;
@@ -163,7 +180,7 @@ Status judge(Sweep& s, FabricSummary& summary, const HostMatrix& matrix) {
     if (s.plan.fabric.topology_path) {
       FB_TRY_ASSIGN(topology, load_topology(*s.plan.fabric.topology_path));
     }
-    auto report = analyze_matrix(summary.hosts, matrix, s.plan.fabric, topology ? &*topology : nullptr);
+    auto report = analyze_matrix(summary.hosts, matrix, fabric, topology ? &*topology : nullptr);
     if (report.ok()) {
       first = std::move(report.value());
       if (s.plan.retest) retest_pairs = pairs_to_retest(*first, summary.hosts);
@@ -180,12 +197,12 @@ Status judge(Sweep& s, FabricSummary& summary, const HostMatrix& matrix) {
   }
   if (!first) return ok_status();
   if (retest_pairs.empty()) {
-    fill_verdict(summary, *first, s.plan.fabric, nullptr, nullptr);
+    fill_verdict(summary, *first, fabric, nullptr, nullptr);
     return ok_status();
   }
-  FB_TRY_ASSIGN(OutlierReport final_report, analyze_matrix(summary.hosts, merge_retest(matrix, retest), s.plan.fabric,
-                                                           topology ? &*topology : nullptr));
-  fill_verdict(summary, final_report, s.plan.fabric, &*first, &retest);
+  FB_TRY_ASSIGN(OutlierReport final_report,
+                analyze_matrix(summary.hosts, merge_retest(matrix, retest), fabric, topology ? &*topology : nullptr));
+  fill_verdict(summary, final_report, fabric, &*first, &retest);
   return ok_status();
 }
 

@@ -6,11 +6,13 @@ namespace fb {
 namespace {
 
 TEST(HostMap, GroupsRanksByHostnameAndAddress) {
-  auto map = group_hosts({{"", "n1", "10.0.0.1"}, {"", "n1", "10.0.0.1"}, {"", "n2", "10.0.0.2"}, {"", "n2", "10.0.0.2"}});
+  auto map = group_hosts({{"", "n1", "10.0.0.1", 100.0}, {"", "n1", "10.0.0.1", 100.0}, {"", "n2", "10.0.0.2", {}},
+                          {"", "n2", "10.0.0.2", {}}});
   ASSERT_TRUE(map.ok()) << map.status().to_string();
   EXPECT_EQ(map->names, (std::vector<std::string>{"n1", "n2"}));
   EXPECT_EQ(map->ranks, (std::vector<std::vector<int>>{{0, 1}, {2, 3}}));
   EXPECT_EQ(map->host_of_rank, (std::vector<int>{0, 0, 1, 1}));
+  EXPECT_EQ(map->link_gbits, (std::vector<std::optional<double>>{100.0, std::nullopt}));
 }
 
 TEST(HostMap, InterleavedRanksKeepFirstSeenOrder) {
@@ -43,10 +45,14 @@ TEST(HostMap, RefusesMixedLabelsAndNamelessRanks) {
 }
 
 TEST(HostMap, PackRoundTripsAndRejectsGarbage) {
-  const RankHost host{"lab", "node01", "fd00::1"};
+  const RankHost host{"lab", "node01", "fd00::1", 400.0};
   auto back = unpack_rank_host(pack_rank_host(host));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, host);
+  const RankHost no_speed{"", "node02", "", std::nullopt};
+  auto plain = unpack_rank_host(pack_rank_host(no_speed));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, no_speed);
   const std::string garbage = "no newlines";
   EXPECT_FALSE(unpack_rank_host(ByteSpan(reinterpret_cast<const std::byte*>(garbage.data()), garbage.size())).ok());
 }
