@@ -5,6 +5,7 @@
 # (scripts/slurm-local.sh, which runs its own daemons and leaves any system ones alone;
 # Slurm's PMIx plugin loads libpmix.so, which only libpmix-dev provides).
 # qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh).
+# iproute2 (ip netns, tc) and iptables are for the fabric lab (scripts/fabric-lab.sh).
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,7 @@ packages=(
   libhwloc-dev hwloc
   libopenmpi-dev openmpi-bin
   slurm-wlm munge libpmix-dev
+  iproute2 iptables
   python3 python3-jsonschema
 )
 
