@@ -4,6 +4,8 @@
 # slurm-wlm, munge and libpmix-dev are for the one-node Slurm of the mpi tests
 # (scripts/slurm-local.sh, which runs its own daemons and leaves any system ones alone;
 # Slurm's PMIx plugin loads libpmix.so, which only libpmix-dev provides).
+# qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh, the
+# same list it installs itself) and perftest for scripts/compare-perftest.py, run in that VM.
 # qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh).
 # iproute2 (ip netns, tc) and iptables are for the fabric lab (scripts/fabric-lab.sh).
 set -euo pipefail
@@ -14,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libucx-dev ucx-utils
   libibverbs-dev librdmacm-dev rdma-core ibverbs-utils
-  qemu-system-x86 busybox-static kmod cpio xz-utils rdmacm-utils perftest
+  qemu-system-x86 busybox-static kmod cpio xz-utils iproute2 ibverbs-providers rdmacm-utils perftest
   libhwloc-dev hwloc
   libopenmpi-dev openmpi-bin
   slurm-wlm munge libpmix-dev

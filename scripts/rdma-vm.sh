@@ -260,17 +260,22 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 if [ -n "$rate" ]; then
-  # burst: 2 ms worth of the rate, at least 32 KiB (tc rates: bare/bit = bit/s, bps = byte/s)
-  burst=$(awk -v r="$rate" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
+  # burst: 2 ms worth of the rate, at least 32 KiB (tc rates: bare/bit = bit/s, bps = byte/s).
+  # limit (queue): 50 ms worth, but at least 256 KiB: rxe keeps up to 64 packets per QP in
+  # flight and counts the queued ones among them, so below ~20mbit a 50 ms queue would drop
+  # the tail of every burst and the link would read as lossy instead of slow.
+  bl=$(awk -v r="$rate" 'BEGIN { n = r + 0; u = tolower(r); sub(/^[0-9.]+/, "", u)
     f["bit"] = f[""] = 1; f["kbit"] = 1e3; f["mbit"] = 1e6; f["gbit"] = 1e9; f["tbit"] = 1e12
     f["bps"] = 8; f["kbps"] = 8e3; f["mbps"] = 8e6; f["gbps"] = 8e9
-    b = (u in f) ? n * f[u] / 8 * 0.002 : 0; if (b < 32768) b = 32768; printf "%d", b }')
+    B = (u in f) ? n * f[u] / 8 : 0; b = B * 0.002; if (b < 32768) b = 32768
+    l = B * 0.05; if (l < 262144) l = 262144; printf "%d %d", b, l + b }')
+  burst=${bl% *} limit=${bl#* }
 fi
 for dev in rxenet0 rxenet1; do
   tc qdisc del dev $dev root 2>/dev/null || true
   parent=root
   if [ -n "$rate" ]; then
-    tc qdisc add dev $dev root handle 1: tbf rate "$rate" burst "$burst" latency 50ms
+    tc qdisc add dev $dev root handle 1: tbf rate "$rate" burst "$burst" limit "$limit"
     parent="parent 1:1"
   fi
   # big queue: drops should come from "loss", not from a full netem queue
@@ -283,17 +288,12 @@ EOF
 # rxe-counters [FILE]: one "name value" line per RDMA hw counter
 # (/sys/class/infiniband/*/ports/*/hw_counters) and per rxenet* netdev counter.
 # With FILE (an earlier output): only the counters that changed, as deltas.
+# One grep reads every file: a process per counter costs seconds under emulation.
 snap() {
-  local f d
-  for f in /sys/class/infiniband/*/ports/*/hw_counters/*; do
-    [ -f "$f" ] && [ "${f##*/}" != lifespan ] || continue
-    d=${f#/sys/class/infiniband/}; echo "${d%%/*}.${f##*/} $(cat "$f")"
-  done
-  for d in /sys/class/net/rxenet*; do
-    for f in tx_bytes tx_packets rx_bytes rx_packets tx_dropped rx_dropped; do
-      echo "${d##*/}.$f $(cat "$d/statistics/$f")"
-    done
-  done
+  { grep -H . /sys/class/infiniband/*/ports/*/hw_counters/* 2>/dev/null
+    for d in /sys/class/net/rxenet*; do
+      grep -H . $d/statistics/{tx_bytes,tx_packets,rx_bytes,rx_packets,tx_dropped,rx_dropped}
+    done; } | awk -F: '{ n = split($1, p, "/"); if (p[n] != "lifespan") print p[5] "." p[n], $2 }'
 }
 if [ $# = 0 ]; then snap
 else snap | awk 'NR == FNR { b[$1] = $2; next } $2 != b[$1] { printf "%-34s %+.0f\n", $1, $2 - b[$1] }' "$1" -
@@ -537,7 +537,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 "${ACC[@]}" -smp "$CPUS
   -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init mitigations=off" \
   -chardev "file,id=con,path=$CONSOLE" -serial chardev:con \
   -chardev stdio,id=out,signal=off -serial chardev:out \
-  "${VIRTFS[@]}" </dev/null | tr -d '\r' | tee "$OUTLOG" \
+  "${VIRTFS[@]}" </dev/null | stdbuf -oL tr -d '\r' | tee "$OUTLOG" \
   | sed -u -e '/^@@FBVM_[^@]*@@$/d' -e 's/@@FBVM_[^@]*@@//g'
 QRC=${PIPESTATUS[0]}
 set -e
