@@ -6,7 +6,6 @@
 # Slurm's PMIx plugin loads libpmix.so, which only libpmix-dev provides).
 # qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh, the
 # same list it installs itself) and perftest for scripts/compare-perftest.py, run in that VM.
-# qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh).
 # iproute2 (ip netns, tc) and iptables are for the fabric lab (scripts/fabric-lab.sh).
 set -euo pipefail
 
@@ -20,7 +19,7 @@ packages=(
   libhwloc-dev hwloc
   libopenmpi-dev openmpi-bin
   slurm-wlm munge libpmix-dev
-  iproute2 iptables
+  iptables
   python3 python3-jsonschema
 )
 
