@@ -117,7 +117,8 @@ def counter_deltas(name):
 
 
 def record_counters(recs):
-    """{'rxe0.name': delta} from the records' NIC counters, or None when records carry none."""
+    """{'rxe0.name': delta} from the records' NIC counters (rank 0's host reads its device), or
+    None when records carry none."""
     out, seen = {}, False
     for r in recs:
         for c in r.get("counters", []) or []:
@@ -182,9 +183,10 @@ for name, lossy in (("clean", False), ("lossy", True)):
               f"#wrong={c.get('wrong')}")
     if not recs:
         continue  # the failure is recorded; counters around a run that did not happen prove nothing
-    from_records = record_counters(recs)
-    deltas = from_records if from_records is not None else counter_deltas(name)
-    source = "the records' NIC counters" if from_records is not None else "the rxe hw counters around the run"
+    deltas = record_counters(recs)
+    check(deltas is not None, f"{name}: the records carry the device's rdma-hw counter deltas")
+    deltas = deltas or {}
+    source = "the records' NIC counters"
     retrans = {k: v for k, v in deltas.items() if k.split(".", 1)[-1] in RETRANSMISSION and v}
     if lossy:
         check(sum(retrans.values()) > 0, f"{name}: retransmission counters moved ({source}): {retrans or 'none'}")
