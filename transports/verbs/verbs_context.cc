@@ -299,7 +299,10 @@ void VerbsContext::choose_gids(const std::vector<ConnectionInfo>& infos) {
   for (size_t peer = 0; peer < infos.size(); ++peer) {
     PeerGid& g = peer_gids_[peer];
     g.remote = infos[peer].gid;
-    if (selection_.candidates.empty() || infos[peer].candidates.empty()) continue;
+    // A rank's QP to itself stays on its own device: no route to ask (in the two-host lab
+    // one namespace routes a host's own address out of the other host's link).
+    if (static_cast<int>(peer) == rank() || selection_.candidates.empty() || infos[peer].candidates.empty())
+      continue;
     if (auto choice = choose_by_route(selection_.candidates, infos[peer].candidates, cached)) {
       g.local = choice->local;
       g.remote = choice->remote;
