@@ -43,7 +43,7 @@ class AsyncEvents {
   AsyncEvents(const AsyncEvents&) = delete;
   AsyncEvents& operator=(const AsyncEvents&) = delete;
 
-  // One relaxed load while nothing went wrong: cheap enough for every progress pass.
+  // One atomic load while nothing went wrong: cheap enough for every progress pass.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // The first fatal event as an error (ok while there is none).
   Status error() const;
