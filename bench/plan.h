@@ -59,6 +59,7 @@ struct P2pPlan {
   P2pOp op = P2pOp::kSend;
   int window = 64;
   SoakPlan soak;
+  bool imm = false;  // put as put_imm: the target waits for the notification
 };
 
 // What fabric sweeps (pairs, incast) share: who is which host, and what a healthy link does.

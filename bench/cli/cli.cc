@@ -39,7 +39,7 @@ struct CommonFlags {
   BootstrapFlags bootstrap;
   // The verbs transport's most used settings as flags; each is the --transport-opt KEY named.
   std::optional<std::string> ib_dev, ip;
-  std::optional<int> ib_port, gid_index, mtu, tx_depth, inline_bytes, tclass, sl;
+  std::optional<int> ib_port, gid_index, mtu, tx_depth, inline_bytes, tclass, sl, qps, cq_mod;
 };
 
 struct VerbsFlag {
@@ -68,6 +68,8 @@ std::vector<VerbsFlag> given_verbs_flags(const CommonFlags& f) {
   add("--inline", "inline", f.inline_bytes);
   add("--tclass", "tclass", f.tclass);
   add("--sl", "sl", f.sl);
+  add("--qps", "qps", f.qps);
+  add("--cq-mod", "cq_mod", f.cq_mod);
   return out;
 }
 
@@ -84,6 +86,7 @@ struct P2pFlags {
   std::string tests = "latency,bw";
   std::string op = "send";
   int window = 64;
+  bool imm = false;
 };
 
 void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes) {
@@ -124,6 +127,14 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
       ->group(kVerbs);
   app.add_option("--tclass", f.tclass, "Traffic class byte: DSCP << 2 | ECN (RoCEv2)")->group(kVerbs);
   app.add_option("--sl", f.sl, "Service level (InfiniBand; RoCE maps it to a priority)")->group(kVerbs);
+  app.add_option("--qps", f.qps,
+                 "RC queue pairs per peer (default 1); put/get go round-robin over them, send/recv stay on "
+                 "the first (message order)")
+      ->group(kVerbs);
+  app.add_option("--cq-mod", f.cq_mod,
+                 "Request a completion for every Nth send work request only (default 1: every one; at most "
+                 "--tx-depth)")
+      ->group(kVerbs);
   app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default), tcp://HOST:PORT, or mpi (auto-selected under mpirun/srun; env FABRICBENCH_BOOTSTRAP)");
   app.add_option("--rank", f.bootstrap.rank, "This process's rank with --bootstrap tcp (env FABRICBENCH_RANK)");
   app.add_option("--size", f.bootstrap.size, "Number of ranks with --bootstrap tcp (env FABRICBENCH_SIZE)");
@@ -391,6 +402,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   p2p_cmd->add_option("--window", p2p.window, "Messages outstanding in bw, bibw and msgrate")->capture_default_str();
   SoakFlags soak;
   add_soak_options(*p2p_cmd, soak);
+  p2p_cmd->add_flag("--imm", p2p.imm,
+                    "With --op put: RDMA WRITE with immediate; the target waits for the notification instead of "
+                    "polling the last byte (transports with put_imm: verbs)");
   p2p_cmd->footer(kP2pExamples);
 
   FabricFlags fabric;
@@ -487,6 +501,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   auto soak_plan = build_soak_plan(soak);
   if (!soak_plan.ok()) return fail(soak_plan.status());
   p2p_plan.soak = soak_plan.value();
+  if (p2p.imm && p2p_plan.op != P2pOp::kPut)
+    return fail(usage("--imm applies to --op put (a put that notifies its target); this run uses --op " + p2p.op));
+  p2p_plan.imm = p2p.imm;
   if (p2p_plan.common.np % 2 != 0)
     return fail(usage("p2p runs ranks in pairs (0-1, 2-3, ...): --np must be even (got " +
                       std::to_string(p2p_plan.common.np) + ")"));

@@ -34,7 +34,7 @@ SizeRun size_run_for(const P2pPlan& plan, P2pTest test, uint64_t bytes) {
   SizeRun run{test, plan.op, bytes,
               c.warmup_override.value_or(default_warmup(test, bytes)),
               c.duration_s > 0 ? 0 : c.iterations.value_or(default_iterations(test, bytes)),
-              c.duration_s, plan.window};
+              c.duration_s, plan.window, plan.imm};
   if (c.duration_s > 0) run.warmup = std::max<uint64_t>(run.warmup, 1);
   return run;
 }
@@ -43,6 +43,9 @@ std::string p2p_skip_reason(const P2pPlan& plan, const Capabilities& caps, P2pTe
   const std::string& name = plan.common.transport;
   if (plan.op == P2pOp::kSend && !caps.send_recv) return "transport '" + name + "' has no send/recv";
   if (plan.op != P2pOp::kSend && !caps.rma) return "transport '" + name + "' has no one-sided put/get";
+  if (plan.imm && !caps.put_imm) return "transport '" + name + "' has no put with immediate data (--imm)";
+  // With --imm the target waits for the notification: no byte is polled.
+  if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && plan.imm) return {};
   if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && bytes == 0)
     return "put latency polls the last byte of the message: needs at least 1 byte";
   if (test == P2pTest::kLatency && plan.op == P2pOp::kPut && plan.common.memory == MemoryKind::kCudaDevice)
@@ -55,7 +58,7 @@ RecordIdentity p2p_identity(const P2pPlan& plan, std::string benchmark, P2pTest 
   RecordIdentity id;
   id.benchmark = std::move(benchmark);
   id.test = to_string(test);
-  id.op = to_string(plan.op);
+  id.op = plan.imm ? "put_imm" : to_string(plan.op);
   id.transport = plan.common.transport;
   id.transport_options = transport_details;
   for (const auto& [key, value] : plan.common.transport_options.settings) id.transport_options[key] = value;

@@ -124,6 +124,39 @@ Status PairSession::pingpong_put(uint64_t bytes, uint64_t iterations, RankMeasur
   return {};
 }
 
+// Ping-pong of puts with immediate data: each side waits for the notification of the other's
+// put, which the target's NIC raises once the bytes are in memory, so no byte is polled. A
+// put's own completion (its ACK) is not on the critical path: it is collected before the
+// next put, by when the reply has long shown it arrived.
+template <bool kTimed>
+Status PairSession::pingpong_put_imm(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
+  std::byte* out = buffers_.send->bytes();
+  SampleClock::Ticks last = clock_.now();
+  uint32_t arrived = 0;
+  Request put;
+  for (uint64_t i = 0; i < iterations; ++i) {
+    const auto expected = static_cast<uint32_t>(i);
+    FB_TRY_ASSIGN(Request notified, peer_.recv_imm(&arrived));
+    if (!initiator_) FB_TRY(wait_for(notified, "put_imm notification"));
+    FB_TRY(wait_for(put, "put_imm"));
+    FB_TRY_ASSIGN(put, peer_.put_imm(out, bytes, *buffers_.send_region, *buffers_.peer_recv, 0, expected));
+    if (initiator_) FB_TRY(wait_for(notified, "put_imm notification of the reply"));
+    if (arrived != expected)
+      return Status::error(StatusCode::kProtocol,
+                           "put_imm notification " + std::to_string(i) + " from rank " + std::to_string(peer_.peer()) +
+                               " carried " + std::to_string(arrived),
+                           FB_HERE);
+    if constexpr (kTimed) {
+      if (initiator_) {
+        const SampleClock::Ticks now = clock_.now();
+        m->samples_us.push_back(clock_.to_us(now - last) / 2);
+        last = now;
+      }
+    }
+  }
+  return wait_for(put, "put_imm");
+}
+
 template <bool kTimed>
 Status PairSession::get_latency(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
   if (!initiator_) return recv_control().status();  // stays passive until the reader is done
@@ -150,7 +183,8 @@ Status PairSession::stream(const SizeRun& run, uint64_t windows, RankMeasurement
   const bool bidirectional = run.test == P2pTest::kBibw;
   const bool one_sided = run.op != P2pOp::kSend;
   const bool issues = initiator_ || bidirectional;
-  const bool receives = !one_sided && (!initiator_ || bidirectional);
+  // put_imm: the target takes each notification as a receive.
+  const bool receives = (!one_sided || run.imm) && (!initiator_ || bidirectional);
   const size_t window = static_cast<size_t>(run.window);
   const uint64_t total = windows * window;
   issued_.assign(issues ? window : 0, Request{});
@@ -160,7 +194,11 @@ Status PairSession::stream(const SizeRun& run, uint64_t windows, RankMeasurement
     const size_t slot = k % window;
     if (receives) {
       FB_TRY(wait_for(posted_[slot], "receive"));
-      FB_TRY_ASSIGN(posted_[slot], peer_.recv(buffers_.recv->data(), run.bytes, kDataTag));
+      if (run.imm) {
+        FB_TRY_ASSIGN(posted_[slot], peer_.recv_imm(&imm_scratch_));
+      } else {
+        FB_TRY_ASSIGN(posted_[slot], peer_.recv(buffers_.recv->data(), run.bytes, kDataTag));
+      }
     }
     if (issues) {
       FB_TRY(wait_for(issued_[slot], "windowed transfer"));
@@ -191,6 +229,8 @@ Expected<Request> PairSession::issue(const SizeRun& run) {
   switch (run.op) {
     case P2pOp::kSend: return peer_.send(buffers_.send->data(), run.bytes, kDataTag);
     case P2pOp::kPut:
+      if (run.imm)
+        return peer_.put_imm(buffers_.send->data(), run.bytes, *buffers_.send_region, *buffers_.peer_recv, 0, 0);
       return peer_.put(buffers_.send->data(), run.bytes, *buffers_.send_region, *buffers_.peer_recv, 0);
     case P2pOp::kGet:
       return peer_.get(buffers_.recv->data(), run.bytes, *buffers_.recv_region, *buffers_.peer_send, 0);
@@ -202,6 +242,9 @@ Status PairSession::run_phase(const SizeRun& run, uint64_t iterations, RankMeasu
   const bool latency = run.test == P2pTest::kLatency;
   if (latency && run.op == P2pOp::kSend)
     return timed ? pingpong_send<true>(run.bytes, iterations, timed) : pingpong_send<false>(run.bytes, iterations, nullptr);
+  if (latency && run.op == P2pOp::kPut && run.imm)
+    return timed ? pingpong_put_imm<true>(run.bytes, iterations, timed)
+                 : pingpong_put_imm<false>(run.bytes, iterations, nullptr);
   if (latency && run.op == P2pOp::kPut)
     return timed ? pingpong_put<true>(run.bytes, iterations, timed) : pingpong_put<false>(run.bytes, iterations, nullptr);
   if (latency)
@@ -246,7 +289,7 @@ Expected<uint64_t> PairSession::agree_on_iterations(const SizeRun& run) {
 }
 
 Expected<RankMeasurement> PairSession::run(const SizeRun& run) {
-  if (run.op == P2pOp::kPut && run.test == P2pTest::kLatency)
+  if (run.op == P2pOp::kPut && run.test == P2pTest::kLatency && !run.imm)
     std::memset(buffers_.recv->bytes() + run.bytes - 1, 0, 1);
   FB_TRY(exchange_control(initiator_));
 

@@ -40,6 +40,7 @@ struct SizeRun {
   uint64_t iterations;  // 0: derive from duration_s after warm-up (initiator decides)
   double duration_s;
   int window;
+  bool imm = false;  // put as put_imm; the target waits for notifications
 };
 
 class PairSession {
@@ -54,6 +55,8 @@ class PairSession {
   Status pingpong_send(uint64_t bytes, uint64_t iterations, RankMeasurement* m);
   template <bool kTimed>
   Status pingpong_put(uint64_t bytes, uint64_t iterations, RankMeasurement* m);
+  template <bool kTimed>
+  Status pingpong_put_imm(uint64_t bytes, uint64_t iterations, RankMeasurement* m);
   template <bool kTimed>
   Status get_latency(uint64_t bytes, uint64_t iterations, RankMeasurement* m);
   template <bool kTimed>
@@ -79,6 +82,7 @@ class PairSession {
   std::vector<Request> posted_;  // sliding-window slots: receives
   const SampleClock& clock_;
   uint8_t sequence_ = 0;
+  uint32_t imm_scratch_ = 0;  // where stream()'s notifications land (only their arrival counts)
 };
 
 }  // namespace fb

@@ -144,3 +144,79 @@ TEST_P(TransportConformance, EmptyRegion) {
 
 }  // namespace
 }  // namespace fb::conformance
+
+namespace fb::conformance {
+namespace {
+
+constexpr size_t kImmPuts = 8;
+constexpr size_t kImmBytes = 3'001;
+
+// Each rank put_imm()s segments to the other; every notification arrives in order with its
+// value, and when it does, its segment is already in memory (no flush). The first receive is
+// posted before anything arrives, the rest after their puts have long landed.
+TEST_P(TransportConformance, PutWithImmediate) {
+  if (!caps().put_imm) GTEST_SKIP() << "transport does not declare put_imm (see PutWithImmediateIsUnsupported)";
+  run(2, [](Rank& rank) -> Status {
+    const int other = 1 - rank.rank();
+    FB_TRY_ASSIGN(Endpoint * endpoint, peer(rank, other));
+    FB_TRY_ASSIGN(auto window, allocate_host(kImmPuts * kImmBytes));
+    FB_TRY_ASSIGN(auto source, allocate_host(kImmPuts * kImmBytes));
+    std::memset(window->data(), 0, window->size());
+    FB_TRY_ASSIGN(auto window_region, rank.context.register_memory(window->span()));
+    FB_TRY_ASSIGN(auto source_region, rank.context.register_memory(source->span()));
+    FB_TRY_ASSIGN(auto remote, exchange_regions(rank.context, rank.bootstrap, *window_region));
+    uint32_t first = 0;
+    FB_TRY_ASSIGN(Request first_arrival, endpoint->recv_imm(&first));
+    FB_TRY(rank.bootstrap.barrier());
+    std::vector<Request> puts;
+    for (size_t i = 0; i < kImmPuts; ++i) {
+      std::byte* from = source->bytes() + i * kImmBytes;
+      fill({from, kImmBytes}, seed_for(kImmBytes, rank.rank(), static_cast<uint32_t>(i)));
+      FB_TRY_ASSIGN(Request put, endpoint->put_imm(from, kImmBytes, *source_region, *remote[other], i * kImmBytes,
+                                                   static_cast<uint32_t>(1000 + i)));
+      puts.push_back(put);
+    }
+    FB_TRY(wait_for_all(rank, puts, "put_imm"));
+    for (size_t i = 0; i < kImmPuts; ++i) {
+      uint32_t value = first;
+      if (i == 0) {
+        FB_TRY(wait_for(rank, first_arrival, "first put_imm notification"));
+        value = first;
+      } else {
+        FB_TRY_ASSIGN(Request arrival, endpoint->recv_imm(&value));
+        FB_TRY(wait_for(rank, arrival, "put_imm notification"));
+      }
+      if (value != 1000 + i)
+        return expectation_failed("notification " + std::to_string(i) + " carried " + std::to_string(value) +
+                                  ", expected " + std::to_string(1000 + i));
+      FB_TRY(verify({window->bytes() + i * kImmBytes, kImmBytes},
+                    seed_for(kImmBytes, other, static_cast<uint32_t>(i)),
+                    "segment " + std::to_string(i) + " when its notification arrived"));
+    }
+    return sync_through_transport(rank);
+  });
+}
+
+// A transport without put_imm says so with kUnsupported instead of doing something else.
+TEST_P(TransportConformance, PutWithImmediateIsUnsupported) {
+  if (caps().put_imm) GTEST_SKIP() << "transport declares put_imm (see PutWithImmediate)";
+  if (!caps().rma) GTEST_SKIP() << "transport does not declare rma: no region to put into";
+  run(2, [](Rank& rank) -> Status {
+    const int other = 1 - rank.rank();
+    FB_TRY_ASSIGN(Endpoint * endpoint, peer(rank, other));
+    FB_TRY_ASSIGN(auto window, allocate_host(64));
+    FB_TRY_ASSIGN(auto region, rank.context.register_memory(window->span()));
+    FB_TRY_ASSIGN(auto remote, exchange_regions(rank.context, rank.bootstrap, *region));
+    auto put = endpoint->put_imm(window->data(), 8, *region, *remote[other], 0, 7);
+    uint32_t value = 0;
+    auto arrival = endpoint->recv_imm(&value);
+    if (put.ok() || put.status().code() != StatusCode::kUnsupported)
+      return expectation_failed("put_imm without the capability: " + put.status().to_string());
+    if (arrival.ok() || arrival.status().code() != StatusCode::kUnsupported)
+      return expectation_failed("recv_imm without the capability: " + arrival.status().to_string());
+    return sync_through_transport(rank);
+  });
+}
+
+}  // namespace
+}  // namespace fb::conformance

@@ -94,12 +94,13 @@ TEST(Cli, VerbsFlagsBecomeTransportSettings) {
   if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
   auto parsed = parse({"p2p", "--transport", "verbs", "--ib-dev", "mlx5_0,mlx5_1", "--ib-port", "2", "--gid-index",
                        "3", "--ip", "10.0.0.1", "--mtu", "4096", "--tx-depth", "256", "--inline", "64", "--tclass",
-                       "106", "--sl", "3"});
+                       "106", "--sl", "3", "--qps", "4", "--cq-mod", "8"});
   ASSERT_TRUE(parsed.command) << parsed.exit_code;
   const auto& settings = p2p(parsed).common.transport_options.settings;
   const std::map<std::string, std::string> expected{
       {"ib_dev", "mlx5_0,mlx5_1"}, {"ib_port", "2"}, {"gid_index", "3"}, {"ip", "10.0.0.1"}, {"mtu", "4096"},
-      {"sq_depth", "256"},         {"inline", "64"}, {"tclass", "106"},  {"sl", "3"}};
+      {"sq_depth", "256"},         {"inline", "64"}, {"tclass", "106"},  {"sl", "3"},
+      {"qps", "4"},                {"cq_mod", "8"}};
   EXPECT_EQ(settings, expected);
 }
 
@@ -114,7 +115,7 @@ TEST(Cli, VerbsFlagsOnCollectives) {
 
 TEST(Cli, VerbsFlagsNeedVerbsTransport) {
   for (const char* flag : {"--ib-dev", "--ib-port", "--gid-index", "--ip", "--mtu", "--tx-depth", "--inline",
-                           "--tclass", "--sl"}) {
+                           "--tclass", "--sl", "--qps", "--cq-mod"}) {
     const std::string value = std::string(flag) == "--ib-dev" ? "mlx5_0" : std::string(flag) == "--ip" ? "10.0.0.1" : "1";
     testing::internal::CaptureStderr();
     auto parsed = parse({"p2p", "--transport", "loopback", flag, value});

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The rdma-vm test: boots the soft-RoCE lab VM once and runs, inside it, the verbs transport
-# tests (conformance suite + device tests), a p2p and an allreduce run over verbs, and
-# perftest's matching tools as the peer numbers for the same boot.
+# tests (conformance suite, with the verbs queue-pair knobs, + device tests), p2p runs over
+# verbs (send, with the records' rxe0 counters checked; put with immediate; put/get over
+# several QPs with moderated completions), an allreduce, perftest's matching tools as the
+# peer numbers for the same boot, and last the port-down test (it takes the device's network
+# interface down and up again).
 # Usage: rdma_vm_test.sh RDMA_VM_SCRIPT TRANSPORT_TESTS DEVICE_TESTS FABRICBENCH
 # Exit status: 0 pass, 77 skipped (the lab cannot run here; reason on stderr), else failure.
 set -euo pipefail
@@ -23,6 +26,13 @@ echo "=== the records carry rxe0's hw counters (rxe has no ports/1/counters: no 
 grep -q '"source": "rdma-hw"' p2p-verbs.json
 grep -q '"device": "rxe0"' p2p-verbs.json
 if grep -q '"source": "rdma-port"' p2p-verbs.json; then echo "rxe0 has no port counters, yet a block"; exit 1; fi
+echo "=== fabricbench p2p: put latency polling the last byte, then with immediate (waits for the notification)"
+$fabricbench p2p --transport verbs --test latency --op put --sizes 8,4K -n 500
+$fabricbench p2p --transport verbs --test latency,bw --op put --imm --sizes 8,4K -n 500
+echo "=== fabricbench p2p: put and get bw, 1 QP, then 4 QPs per peer with a completion every 16th WR"
+$fabricbench p2p --transport verbs --test bw --op put --sizes 64K -n 10
+$fabricbench p2p --transport verbs --test bw --op put --qps 4 --cq-mod 16 --sizes 8,64K -n 10
+$fabricbench p2p --transport verbs --test bw --op get --qps 4 --cq-mod 16 --sizes 64K -n 10
 echo "=== fabricbench allreduce over verbs"
 $fabricbench allreduce --transport verbs --np 2 --sizes 8,64K --algo all
 echo "=== perftest in the same boot (peer numbers)"
@@ -36,6 +46,8 @@ pt() {
 echo "ib_write_lat 8 B (bytes iters t_min t_max t_typical t_avg t_stdev 99% 99.9%)"; pt ib_write_lat -s 8 -n 1000
 echo "ib_send_lat 8 B"; pt ib_send_lat -s 8 -n 1000
 echo "ib_write_bw 64 KiB (bytes iters BW_peak BW_avg Gb/s msg_rate)"; pt ib_write_bw --report_gbits -s 65536 -n 1000
+echo "=== port down: the async event reaches the next operation"
+FABRICBENCH_PORT_DOWN_TEST=1 $device_tests --gtest_filter='*PortDown*'
 GUEST
 
 exec "$vm" --timeout 540 -b "$transport_tests" -b "$device_tests" -b "$fabricbench" "$guest"

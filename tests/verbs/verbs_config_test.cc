@@ -1,8 +1,10 @@
 // The verbs transport's pure logic, without a device: settings, GID selection from synthetic
-// GID tables, and the bytes ranks exchange.
+// GID tables and routes, the bytes ranks exchange, and GPU registration's unsupported paths.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include "verbs_config.h"
+#include "verbs_dmabuf.h"
 
 namespace fb::verbs {
 namespace {
@@ -98,6 +100,51 @@ TEST(VerbsGid, EmptyTable) {
   EXPECT_NE(chosen.status().message().find("the table is empty"), std::string::npos);
 }
 
+// Two NICs on two subnets; the peer also has one address on each. Routes: 10.1/16 leaves from
+// 10.1.0.5, 10.2/16 from 10.2.0.5, nothing else is reachable.
+std::optional<std::array<uint8_t, 4>> two_subnets(const std::array<uint8_t, 4>& to) {
+  if (to[0] == 10 && to[1] == 1) return std::array<uint8_t, 4>{10, 1, 0, 5};
+  if (to[0] == 10 && to[1] == 2) return std::array<uint8_t, 4>{10, 2, 0, 5};
+  return std::nullopt;
+}
+
+TEST(VerbsGid, RouteCandidatesAreTheRoceV2Ipv4Gids) {
+  const auto candidates = route_candidates(rxe_table());
+  ASSERT_EQ(candidates.size(), 1u);
+  EXPECT_EQ(candidates[0].index, 3);
+}
+
+TEST(VerbsGid, ChosenByRouteTowardsThePeer) {
+  const std::vector<GidEntry> mine{{3, ipv4_gid(10, 1, 0, 5), GidType::kRoceV2, "eth1"},
+                                   {7, ipv4_gid(10, 2, 0, 5), GidType::kRoceV2, "eth2"}};
+  // The peer sits on the second subnet only: the route there leaves from eth2's address.
+  const std::vector<std::array<uint8_t, 16>> peer_b{ipv4_gid(172, 16, 0, 9), ipv4_gid(10, 2, 0, 6)};
+  auto choice = choose_by_route(mine, peer_b, two_subnets);
+  ASSERT_TRUE(choice.has_value());
+  EXPECT_EQ(choice->local.index, 7);
+  EXPECT_EQ(choice->local.netdev, "eth2");
+  EXPECT_EQ(choice->remote, ipv4_gid(10, 2, 0, 6));
+  // The peer's first reachable address decides when it has several.
+  const std::vector<std::array<uint8_t, 16>> peer_a{ipv4_gid(10, 1, 0, 6), ipv4_gid(10, 2, 0, 6)};
+  choice = choose_by_route(mine, peer_a, two_subnets);
+  ASSERT_TRUE(choice.has_value());
+  EXPECT_EQ(choice->local.index, 3);
+  EXPECT_EQ(choice->remote, ipv4_gid(10, 1, 0, 6));
+}
+
+TEST(VerbsGid, NoMatchingRouteIsNoChoice) {
+  const std::vector<GidEntry> mine{{3, ipv4_gid(10, 1, 0, 5), GidType::kRoceV2, "eth1"}};
+  // Reachable, but from an address that is none of this rank's RDMA GIDs (a management NIC).
+  const auto other_source = [](const std::array<uint8_t, 4>&) {
+    return std::optional<std::array<uint8_t, 4>>(std::array<uint8_t, 4>{192, 168, 0, 2});
+  };
+  const std::vector<std::array<uint8_t, 16>> peer{ipv4_gid(10, 1, 0, 6)};
+  EXPECT_FALSE(choose_by_route(mine, peer, other_source).has_value());
+  EXPECT_FALSE(choose_by_route(mine, {}, two_subnets).has_value());
+  const std::vector<std::array<uint8_t, 16>> unreachable{ipv4_gid(172, 16, 0, 9)};
+  EXPECT_FALSE(choose_by_route(mine, unreachable, two_subnets).has_value());
+}
+
 TEST(VerbsSettings, Defaults) {
   auto settings = parse_settings({});
   ASSERT_TRUE(settings.ok());
@@ -105,12 +152,15 @@ TEST(VerbsSettings, Defaults) {
   EXPECT_EQ(settings->port, 0);
   EXPECT_FALSE(settings->gid_index.has_value());
   EXPECT_EQ(settings->mtu, 0);
+  EXPECT_EQ(settings->qps, 1);
+  EXPECT_EQ(settings->cq_mod, 1);
 }
 
 TEST(VerbsSettings, Parses) {
   auto settings = parse_settings({{"ib_dev", "mlx5_0,mlx5_1"}, {"ib_port", "2"}, {"gid_index", "3"},
                                   {"ip", "10.99.0.2"}, {"mtu", "1024"}, {"sq_depth", "64"},
-                                  {"tclass", "106"}, {"sl", "3"}, {"inline", "64"}});
+                                  {"tclass", "106"}, {"sl", "3"}, {"inline", "64"}, {"qps", "4"},
+                                  {"cq_mod", "16"}});
   ASSERT_TRUE(settings.ok()) << settings.status().to_string();
   EXPECT_EQ(settings->devices, (std::vector<std::string>{"mlx5_0", "mlx5_1"}));
   EXPECT_EQ(settings->port, 2);
@@ -121,6 +171,8 @@ TEST(VerbsSettings, Parses) {
   EXPECT_EQ(settings->traffic_class, 106);
   EXPECT_EQ(settings->service_level, 3);
   EXPECT_EQ(settings->max_inline, 64);
+  EXPECT_EQ(settings->qps, 4);
+  EXPECT_EQ(settings->cq_mod, 16);
   EXPECT_EQ(device_for_local_rank(*settings, 0), "mlx5_0");
   EXPECT_EQ(device_for_local_rank(*settings, 3), "mlx5_1");
 }
@@ -128,7 +180,8 @@ TEST(VerbsSettings, Parses) {
 TEST(VerbsSettings, RejectsBadValuesAndUnknownKeys) {
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"gid_index", "x"}, {"gid_index", "-1"}, {"mtu", "1500"}, {"ib_port", "0"}, {"ip", "10.1"},
-           {"ib_dev", "a,,b"}, {"sq_depth", "12abc"}, {"gidindex", "1"}}) {
+           {"ib_dev", "a,,b"}, {"sq_depth", "12abc"}, {"gidindex", "1"}, {"qps", "0"},
+           {"qps", "65"}, {"cq_mod", "0"}, {"cq_mod", "129"}}) {
     auto settings = parse_settings({{key, value}});
     ASSERT_FALSE(settings.ok()) << key << "=" << value;
     EXPECT_EQ(settings.status().code(), StatusCode::kInvalidArgument);
@@ -143,6 +196,7 @@ TEST(VerbsWire, ConnectionInfoRoundTrip) {
   info.mtu = 3;
   info.lid = 0x1234;
   info.gid = ipv4_gid(10, 99, 0, 1);
+  info.candidates = {ipv4_gid(10, 99, 0, 1), ipv4_gid(192, 168, 7, 1)};
   info.qps = {{17, 0xabcdef}, {18, 1}, {0xffffff, 0}};
   const Bytes bytes = pack(info);
   auto back = unpack_connection(bytes, 1);
@@ -151,6 +205,7 @@ TEST(VerbsWire, ConnectionInfoRoundTrip) {
   EXPECT_EQ(back->mtu, 3);
   EXPECT_EQ(back->lid, 0x1234);
   EXPECT_EQ(back->gid, info.gid);
+  EXPECT_EQ(back->candidates, info.candidates);
   ASSERT_EQ(back->qps.size(), 3u);
   EXPECT_EQ(back->qps[0].qpn, 17u);
   EXPECT_EQ(back->qps[0].psn, 0xabcdefu);
@@ -203,6 +258,29 @@ TEST(VerbsWire, Mtu) {
   for (int bytes : {256, 512, 1024, 2048, 4096}) EXPECT_EQ(mtu_bytes(mtu_enum(bytes)), bytes);
   EXPECT_EQ(mtu_enum(1500), 0);
   EXPECT_EQ(mtu_bytes(0), 0);
+}
+
+}  // namespace
+}  // namespace fb::verbs
+
+// GPU memory over verbs without what it needs: kUnsupported naming the missing part (this
+// build's CUDA, or the host's CUDA driver), never a crash or a generic error.
+namespace fb::verbs {
+namespace {
+
+TEST(VerbsDmabuf, WithoutCudaSaysWhatIsMissing) {
+  if (dmabuf_built()) {
+    if (void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+      dlclose(driver);
+      GTEST_SKIP() << "this host has a CUDA driver: registration is tested on a device";
+    }
+  }
+  alignas(4096) static char not_gpu_memory[4096];
+  auto mr = register_dmabuf(nullptr, not_gpu_memory, sizeof(not_gpu_memory), 0, "rxe0");
+  ASSERT_FALSE(mr.ok());
+  EXPECT_EQ(mr.status().code(), StatusCode::kUnsupported);
+  const std::string expected = dmabuf_built() ? "no CUDA driver on this host" : "built without CUDA";
+  EXPECT_NE(mr.status().message().find(expected), std::string::npos) << mr.status().to_string();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "bootstrap/thread_bootstrap.h"
 #include "fabricbench/transport/registry.h"
@@ -104,6 +105,79 @@ TEST_F(VerbsDevice, UnknownSettingIsAClearError) {
   auto context = open({{"gidindex", "1"}});
   ASSERT_FALSE(context.ok());
   EXPECT_EQ(context.status().code(), StatusCode::kInvalidArgument);
+}
+
+// A rank that goes away right after connecting (its QPs destroyed, as when its process exits
+// or is killed) is found by the transport itself, well inside --timeout, and named: by the
+// liveness probe while this rank waits to receive from it, by the QP's retries for a put.
+TEST_F(VerbsDevice, VanishedPeerIsNamedInsteadOfAHang) {
+  auto group = std::make_shared<ThreadGroup>(2);
+  TransportOptions options;
+  options.timeout = std::chrono::seconds(30);
+  options.settings = {{"timeout", "12"}, {"retry_cnt", "3"}};  // ~0.1 s of retries per WR
+  Status receive_error, put_error;
+  std::chrono::milliseconds took{};
+  std::thread vanishing([&] {
+    ThreadBootstrap bootstrap(group, 1);
+    auto context = info_->open(bootstrap, options);
+    if (!context.ok()) return;
+    (void)bootstrap.barrier();  // both are connected; now this rank is gone without close()
+  });
+  ThreadBootstrap bootstrap(group, 0);
+  auto opened = info_->open(bootstrap, options);
+  ASSERT_TRUE(opened.ok()) << opened.status().debug_string();
+  ASSERT_TRUE(bootstrap.barrier().ok());
+  vanishing.join();
+  Context& context = *opened.value();
+  auto endpoint = context.connect(1);
+  ASSERT_TRUE(endpoint.ok());
+  char byte = 0;
+  auto recv = endpoint.value()->recv(&byte, 1, 3);
+  ASSERT_TRUE(recv.ok());
+  const auto start = Clock::now();
+  receive_error = wait(context, recv.value(), options.timeout, "receive from the vanished rank");
+  took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  EXPECT_FALSE(receive_error.ok());
+  EXPECT_NE(receive_error.code(), StatusCode::kTimeout) << receive_error.to_string();
+  EXPECT_NE(receive_error.message().find("to rank 1"), std::string::npos) << receive_error.to_string();
+  EXPECT_NE(receive_error.message().find("stopped answering"), std::string::npos) << receive_error.to_string();
+  EXPECT_LT(took, std::chrono::seconds(10)) << receive_error.to_string();
+  // The context is failed now: every later operation says why.
+  auto again = endpoint.value()->send(&byte, 1, 3);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("rank 1"), std::string::npos) << again.status().to_string();
+  std::printf("vanished peer found after %lld ms: %s\n", static_cast<long long>(took.count()),
+              receive_error.to_string().c_str());
+}
+
+// Takes this rank's port down under it (ip link set DEV down): the async event thread records
+// IBV_EVENT_PORT_ERR and the next progress pass fails naming event, device and port. It
+// changes the host's network, so it runs only where asked to (FABRICBENCH_PORT_DOWN_TEST=1,
+// the soft-RoCE VM) and brings the link back up.
+TEST_F(VerbsDevice, PortDownFailsTheNextOperation) {
+  if (std::getenv("FABRICBENCH_PORT_DOWN_TEST") == nullptr)
+    GTEST_SKIP() << "takes a network device down: set FABRICBENCH_PORT_DOWN_TEST=1 (the rdma-vm test does)";
+  auto opened = open({});
+  ASSERT_TRUE(opened.ok()) << opened.status().debug_string();
+  Context& context = *opened.value();
+  const auto d = context.describe();
+  const std::string netdev = d.at("gid.netdev");
+  ASSERT_NE(netdev, "-");
+  ASSERT_TRUE(context.progress().ok());
+  ASSERT_EQ(std::system(("ip link set dev " + netdev + " down").c_str()), 0);
+  Status failed;
+  const auto start = Clock::now();
+  while (failed.ok() && Clock::now() - start < std::chrono::seconds(10)) {
+    failed = context.progress();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(std::system(("ip link set dev " + netdev + " up").c_str()), 0);
+  ASSERT_FALSE(failed.ok()) << "no error within 10 s of taking " << netdev << " down";
+  EXPECT_NE(failed.message().find("IBV_EVENT_PORT_ERR"), std::string::npos) << failed.to_string();
+  EXPECT_NE(failed.message().find(d.at("device") + " port " + d.at("port")), std::string::npos)
+      << failed.to_string();
+  EXPECT_NE(context.describe().at("async_events").find("IBV_EVENT_PORT_ERR"), std::string::npos);
+  std::printf("port down reported: %s\n", failed.to_string().c_str());
 }
 
 }  // namespace

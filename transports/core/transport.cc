@@ -21,6 +21,22 @@ const char* to_string(ProgressMode mode) {
   return "?";
 }
 
+namespace {
+Status no_put_imm(SourcePlace where) {
+  return Status::error(StatusCode::kUnsupported,
+                       "this transport has no put with immediate data (Capabilities::put_imm is false; the "
+                       "verbs transport has it): use put() and let the target poll its memory",
+                       where);
+}
+}  // namespace
+
+Expected<Request> Endpoint::put_imm(const void* /*data*/, size_t /*bytes*/, const MemRegion& /*local*/,
+                                    const RemoteRegion& /*remote*/, size_t /*remote_offset*/, uint32_t /*imm*/) {
+  return no_put_imm(FB_HERE);
+}
+
+Expected<Request> Endpoint::recv_imm(uint32_t* /*imm*/) { return no_put_imm(FB_HERE); }
+
 Status Context::wait_for_activity(const Deadline& /*deadline*/) {
   sched_yield();
   return {};

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -39,7 +40,7 @@ std::vector<std::string> split(const std::string& text, char separator) {
 constexpr uint32_t kConnectionMagic = 0x43425646;  // "FVBC"
 constexpr uint32_t kRegionMagic = 0x52425646;      // "FVBR"
 constexpr uint32_t kHeaderMagic = 0x4d425646;      // "FVBM"
-constexpr uint16_t kWireVersion = 1;
+constexpr uint16_t kWireVersion = 2;
 
 // Little-endian fixed-width fields: the peer may be another build, never another layout.
 class Writer {
@@ -126,12 +127,20 @@ Expected<Settings> parse_settings(const std::map<std::string, std::string>& sett
       FB_TRY_ASSIGN(out.service_level, parse_int(key, value, 0, 15));
     } else if (key == "inline") {
       FB_TRY_ASSIGN(out.max_inline, parse_int(key, value, 0, 4096));
+    } else if (key == "qps") {
+      FB_TRY_ASSIGN(out.qps, parse_int(key, value, 1, 64));
+    } else if (key == "cq_mod") {
+      FB_TRY_ASSIGN(out.cq_mod, parse_int(key, value, 1, 1 << 15));
     } else {
       return bad_setting(key, value,
                          "unknown key (known: ib_dev, ib_port, gid_index, ip, mtu, sq_depth, recv_depth, "
-                         "chunk, timeout, retry_cnt, tclass, sl, inline)");
+                         "chunk, timeout, retry_cnt, tclass, sl, inline, qps, cq_mod)");
     }
   }
+  if (out.cq_mod > out.sq_depth)
+    return bad_setting("cq_mod", std::to_string(out.cq_mod),
+                       "must not exceed the send queue depth (sq_depth " + std::to_string(out.sq_depth) +
+                           "): the queue would fill before a completion frees it");
   return out;
 }
 
@@ -230,6 +239,29 @@ Expected<GidEntry> select_gid(std::span<const GidEntry> entries, const GidReques
                        FB_HERE);
 }
 
+std::vector<GidEntry> route_candidates(std::span<const GidEntry> entries) {
+  std::vector<GidEntry> out;
+  for (const GidEntry& e : entries)
+    if (e.type == GidType::kRoceV2 && is_ipv4_mapped(e.gid)) out.push_back(e);
+  return out;
+}
+
+std::optional<RouteChoice> choose_by_route(std::span<const GidEntry> local,
+                                           std::span<const std::array<uint8_t, 16>> remote,
+                                           const RouteSource& source_for) {
+  for (const auto& peer_gid : remote) {
+    if (!is_ipv4_mapped(peer_gid)) continue;
+    std::array<uint8_t, 4> address{};
+    std::memcpy(address.data(), peer_gid.data() + 12, 4);
+    const auto source = source_for(address);
+    if (!source) continue;
+    for (const GidEntry& mine : local)
+      if (is_ipv4_mapped(mine.gid) && std::memcmp(mine.gid.data() + 12, source->data(), 4) == 0)
+        return RouteChoice{mine, peer_gid};
+  }
+  return std::nullopt;
+}
+
 Bytes pack(const ConnectionInfo& info) {
   Writer w;
   w.put(kConnectionMagic);
@@ -238,6 +270,9 @@ Bytes pack(const ConnectionInfo& info) {
   w.put(info.mtu);
   w.put(info.lid);
   w.put(info.gid);
+  const size_t candidates = std::min<size_t>(info.candidates.size(), 255);
+  w.put(static_cast<uint8_t>(candidates));
+  for (size_t i = 0; i < candidates; ++i) w.put(info.candidates[i]);
   w.put(static_cast<uint32_t>(info.qps.size()));
   for (const auto& qp : info.qps) {
     w.put(qp.qpn);
@@ -250,10 +285,17 @@ Expected<ConnectionInfo> unpack_connection(ByteSpan bytes, int from_rank) {
   Reader r(bytes);
   uint32_t magic = 0, count = 0;
   uint16_t version = 0;
+  uint8_t candidates = 0;
   ConnectionInfo info;
   if (!r.get(magic) || magic != kConnectionMagic || !r.get(version) || version != kWireVersion ||
       !r.get(info.link_layer) || !r.get(info.mtu) || !r.get(info.lid) || !r.get(info.gid) ||
-      !r.get(count) || count > (1u << 24) || bytes.size() != 30 + size_t{count} * 8)
+      !r.get(candidates))
+    return malformed("connection info", from_rank, bytes.size());
+  info.candidates.resize(candidates);
+  for (auto& gid : info.candidates)
+    if (!r.get(gid)) return malformed("connection info", from_rank, bytes.size());
+  if (!r.get(count) || count > (1u << 24) ||
+      bytes.size() != 31 + size_t{candidates} * 16 + size_t{count} * 8)
     return malformed("connection info", from_rank, bytes.size());
   info.qps.resize(count);
   for (auto& qp : info.qps)

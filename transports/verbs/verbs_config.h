@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -32,6 +33,8 @@ struct Settings {
   int traffic_class = 0;             // tclass: GRH traffic class (DSCP << 2 | ECN)
   int service_level = 0;             // sl
   int max_inline = 0;                // inline: bytes sent inline in the WQE (0 = off)
+  int qps = 1;                       // qps: RC QPs per peer; puts and gets go round-robin
+  int cq_mod = 1;                    // cq_mod: request a completion every Nth send WR
 };
 
 Expected<Settings> parse_settings(const std::map<std::string, std::string>& settings);
@@ -68,13 +71,33 @@ struct GidRequest {
 // by default because they do not cross an IP router. `entries` holds the populated GIDs.
 Expected<GidEntry> select_gid(std::span<const GidEntry> entries, const GidRequest& request);
 
+// The GIDs a rank may route with per peer when none was forced (no gid_index, no ip, RoCE):
+// its RoCEv2 IPv4-mapped GIDs, one per address.
+std::vector<GidEntry> route_candidates(std::span<const GidEntry> entries);
+
+// The source IPv4 address the host's routing table uses towards an address, if any.
+using RouteSource = std::function<std::optional<std::array<uint8_t, 4>>(const std::array<uint8_t, 4>&)>;
+
+// The pair of GIDs to connect a peer with: for the first of the peer's candidate addresses
+// whose route leaves from the address of one of this rank's candidates, that local GID and
+// that peer GID. None when no route matches (the callers then use their default GIDs).
+struct RouteChoice {
+  GidEntry local;
+  std::array<uint8_t, 16> remote{};
+};
+std::optional<RouteChoice> choose_by_route(std::span<const GidEntry> local,
+                                           std::span<const std::array<uint8_t, 16>> remote,
+                                           const RouteSource& source_for);
+
 // What a rank publishes so that every peer can connect its QP to this rank's: per peer rank,
 // the QP number and first packet sequence number this rank uses for it.
 struct ConnectionInfo {
   uint8_t link_layer = 0;  // IBV_LINK_LAYER_*
   uint8_t mtu = 0;         // enum ibv_mtu of the port (active MTU)
   uint16_t lid = 0;
-  std::array<uint8_t, 16> gid{};
+  std::array<uint8_t, 16> gid{};  // the default GID
+  // The route_candidates() GIDs, when this rank chooses its GID per peer by route.
+  std::vector<std::array<uint8_t, 16>> candidates;
   struct Qp {
     uint32_t qpn = 0;
     uint32_t psn = 0;

@@ -1,9 +1,13 @@
-// A rank's verbs context: one device, one CQ (optionally with a completion channel), and one
-// RC QP per peer rank (itself included: that QP is connected to itself), all connected while
-// the context opens. Two-sided messages travel through registered bounce buffers: the sender
-// copies into a send slot and posts SENDs, the receiver keeps receives posted into its own
-// slots and copies out when a message matches. One-sided operations go straight between the
-// users' registered regions (RDMA WRITE / READ). The context is single-threaded.
+// A rank's verbs context: one device, one CQ (optionally with a completion channel), and
+// `qps` RC QPs ("lanes") per peer rank (itself included: those QPs are connected to
+// themselves), all connected while the context opens. Two-sided messages travel through
+// registered bounce buffers on lane 0 only: a message's chunks and same-tag messages must
+// arrive in order, which one RC QP guarantees and several do not. The sender copies into a
+// send slot and posts SENDs, the receiver keeps receives posted into its own slots and copies
+// out when a message matches. One-sided operations go straight between the users' registered
+// regions (RDMA WRITE / READ), round-robin over the lanes; flush covers every lane. With
+// cq_mod N only every Nth send WR asks for a completion: a completion retires every older WR
+// of its QP. The context is single-threaded.
 #pragma once
 
 #include <deque>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "fabricbench/transport/transport.h"
+#include "verbs_async.h"
 #include "verbs_config.h"
 #include "verbs_device.h"
 
@@ -21,10 +26,13 @@ class VerbsContext;
 
 // A posted operation; Request::handle points at one.
 struct Op {
-  enum class Kind : uint8_t { kSend, kRecv, kPut, kGet, kFlush };
+  enum class Kind : uint8_t { kSend, kRecv, kPut, kGet, kFlush, kPutImm, kRecvImm };
   Kind kind;
   int peer;
   uint32_t tag = 0;
+  int lane = 0;               // the lane (QP) it goes on; a flush goes on all of them
+  int wrs_posted = 0;         // its work requests on send queues so far
+  int wrs_pending = 0;        // posted and not yet retired by a completion
   bool done = false;
   bool started = false;       // a send whose header went out
   const std::byte* source = nullptr;
@@ -34,6 +42,8 @@ struct Op {
   uint64_t remote_address = 0;
   uint32_t rkey = 0;
   uint32_t lkey = 0;
+  uint32_t imm = 0;           // put_imm: the value the target receives
+  uint32_t* imm_out = nullptr;  // recv_imm: where the arrived value goes
   Status error;
 };
 
@@ -80,8 +90,13 @@ class VerbsEndpoint final : public Endpoint {
   Expected<Request> get(void* data, size_t bytes, const MemRegion& local,
                         const RemoteRegion& remote, size_t remote_offset) override;
   Expected<Request> flush() override;
+  Expected<Request> put_imm(const void* data, size_t bytes, const MemRegion& local, const RemoteRegion& remote,
+                            size_t remote_offset, uint32_t imm) override;
+  Expected<Request> recv_imm(uint32_t* imm) override;
 
  private:
+  Expected<Op*> one_sided(Op::Kind kind, void* data, size_t bytes, const MemRegion& local,
+                          const RemoteRegion& remote, size_t remote_offset);
   VerbsContext& context_;
   int peer_;
 };
@@ -129,11 +144,26 @@ class VerbsContext final : public Context {
     Op* recv = nullptr;
     Unexpected* stash = nullptr;
   };
-  struct Peer {
+  // A send-queue work request until a completion retires it: an Op (kWrOp) or a send slot.
+  struct Inflight {
+    uint64_t what = 0;
+    bool signaled = false;
+  };
+  // One RC QP to a peer.
+  struct Lane {
     QpPtr qp;
+    int peer = 0;
     int sq_free = 0;
+    int unsignaled = 0;              // WRs posted since the last signaled one
+    std::deque<Inflight> inflight;   // oldest first: completions arrive in this order
+  };
+  struct Peer {
+    int next_lane = 0;        // round-robin cursor for one-sided operations
     std::deque<Op*> backlog;  // posted by the user, not yet (fully) on the send queue
     std::deque<Op*> posted_recvs;
+    std::deque<uint32_t> imms;      // put_imm notifications no recv_imm took yet
+    std::deque<Op*> imm_recvs;      // recv_imm requests waiting for a notification
+    bool probing = false;           // a liveness probe is on lane 0's send queue
     std::list<Unexpected> unexpected;
     Incoming incoming;
     std::unique_ptr<VerbsEndpoint> endpoint;
@@ -142,18 +172,30 @@ class VerbsContext final : public Context {
   VerbsContext(Bootstrap& bootstrap, TransportOptions options, Settings settings, Selection selection);
   Status create_resources();
   Status connect_all();
+  void choose_gids(const std::vector<ConnectionInfo>& infos);
+  std::string gid_summary() const;
   Status post_recv_slot(uint32_t slot);
 
   Expected<Request> submit(Op* op);
   Status pump(int peer);
-  Status post_op(Peer& p, Op& op);
-  Status post_send_chunk(Peer& p, Op& op);
+  Lane& lane(int peer, int index) { return lanes_[static_cast<size_t>(peer * settings_.qps + index)]; }
+  bool take_signal(Lane& l);
+  Status post_wr(Lane& l, ibv_send_wr& wr, uint64_t what, const std::string& what_text);
+  Status post_op(Op& op);
+  Status post_send_chunk(Op& op);
+  Status signal_tail(Lane& l);
+  Status signal_all();
+  void retire(Lane& l, bool through_signaled);
+  void check_async_events();
+  Status probe_silent_peers();
+  bool waits_for(const Peer& p) const;
   Status poll();
   Status handle_completion(const ibv_wc& wc);
   [[gnu::cold]] Status completion_error(const ibv_wc& wc);
   Status handle_chunk(int peer, const std::byte* data, size_t length);
   Expected<Request> post_recv(int peer, void* data, size_t bytes, uint32_t tag);
-  Status check_usable() const;
+  Expected<Request> post_recv_imm(int peer, uint32_t* imm);
+  Status check_usable();
   Status drain(const Deadline& deadline);
   Status barrier_while_progressing();
 
@@ -162,6 +204,14 @@ class VerbsContext final : public Context {
   Settings settings_;
   Selection selection_;  // holds the device: declared before everything made from it
   int path_mtu_ = 0;     // enum ibv_mtu agreed with the peers
+  // The GIDs each peer's QPs route with (index = peer rank).
+  struct PeerGid {
+    GidEntry local;
+    std::array<uint8_t, 16> remote{};
+    bool by_route = false;
+  };
+  std::vector<PeerGid> peer_gids_;
+  std::string gid_choice_;  // how they were chosen, for describe()
   CompChannelPtr channel_;
   CqPtr cq_;
   std::vector<std::byte> send_slots_memory_;
@@ -169,8 +219,13 @@ class VerbsContext final : public Context {
   MrPtr send_mr_;
   MrPtr recv_mr_;
   std::vector<uint32_t> free_send_slots_;
-  std::vector<int> send_slot_peer_;
-  std::vector<Peer> peers_;  // QPs: destroyed before the CQ and the MRs
+  std::vector<Lane> lanes_;  // QPs, peer * qps + lane: destroyed before the CQ and the MRs
+  std::vector<Peer> peers_;
+  std::unique_ptr<AsyncEvents> events_;  // after the QPs: its thread stops before they go
+  // Liveness probes: a poll that finds nothing counts; every 4096th looks at the clock.
+  uint32_t idle_polls_ = 0;
+  bool active_since_check_ = true;
+  Clock::time_point last_check_{};
   int peers_with_backlog_ = 0;
   Status failed_;  // the first fatal error: a QP in error state cannot be used again
   bool closed_ = false;

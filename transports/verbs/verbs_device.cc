@@ -1,6 +1,10 @@
 #include "verbs_device.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -105,6 +109,8 @@ Expected<Selection> select_device(const Settings& settings, int local_rank) {
                                                       .ip = settings.ip,
                                                       .infiniband = s.port_attr.link_layer == IBV_LINK_LAYER_INFINIBAND,
                                                       .where = name + " port " + std::to_string(s.port)}));
+    if (!settings.gid_index && !settings.ip && s.port_attr.link_layer == IBV_LINK_LAYER_ETHERNET)
+      s.candidates = route_candidates(table);
     ibv_pd* pd = ibv_alloc_pd(device->context.get());
     if (pd == nullptr) return verbs_errno(errno, "ibv_alloc_pd on " + name, FB_HERE);
     device->pd.reset(pd);
@@ -116,6 +122,25 @@ Expected<Selection> select_device(const Settings& settings, int local_rank) {
                          "no RDMA device named '" + *wanted + "' (found: " + names + ")", FB_HERE);
   return Status::error(StatusCode::kUnavailable, "no RDMA device with an active port (" + first_error + ")",
                        FB_HERE);
+}
+
+std::optional<std::array<uint8_t, 4>> route_source(const std::array<uint8_t, 4>& to) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(4791);  // RoCEv2's UDP port; connect() on UDP only picks the route
+  std::memcpy(&peer.sin_addr, to.data(), 4);
+  sockaddr_in local{};
+  socklen_t length = sizeof(local);
+  std::optional<std::array<uint8_t, 4>> out;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&peer), sizeof(peer)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+    out.emplace();
+    std::memcpy(out->data(), &local.sin_addr, 4);
+  }
+  close(fd);
+  return out;
 }
 
 Status probe_devices() {

@@ -21,7 +21,18 @@ FB_REGISTER_TRANSPORT((TransportInfo{
     .name = "verbs",
     .description = "RDMA verbs RC QPs (RoCE, InfiniBand): SEND/RECV through bounce buffers, RDMA WRITE/READ "
                    "(--transport-opt ib_dev=, ib_port=, gid_index=, ip=, mtu=, ...)",
-    .capabilities = {.send_recv = true, .rma = true, .event_wait = true, .memory = {MemoryKind::kHost}},
+    .capabilities = {.send_recv = true,
+                     .rma = true,
+                     .event_wait = true,
+                     // GPU memory through dma-buf when built with CUDA; without a GPU and its
+                     // driver, registering it is kUnsupported naming what is missing.
+                     .gpu_direct = FB_VERBS_WITH_CUDA != 0,
+                     .put_imm = true,
+#if FB_VERBS_WITH_CUDA
+                     .memory = {MemoryKind::kHost, MemoryKind::kCudaPinned, MemoryKind::kCudaDevice}},
+#else
+                     .memory = {MemoryKind::kHost, MemoryKind::kCudaPinned}},
+#endif
     .probe = &probe_devices,
     .open = &VerbsContext::open,
     .library_versions = &library_versions,

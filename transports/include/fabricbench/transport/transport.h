@@ -25,6 +25,7 @@ struct Capabilities {
   bool event_wait = false;        // can sleep on a completion channel instead of spinning
   bool ranks_as_threads = false;  // all ranks must be threads of one process (loopback)
   bool gpu_direct = false;        // device memory goes on the wire without staging
+  bool put_imm = false;           // Endpoint::put_imm() / recv_imm(): a put that notifies its target
   std::vector<MemoryKind> memory{MemoryKind::kHost};
 };
 
@@ -91,6 +92,17 @@ class Endpoint {
   // shared memory), so flush() and get() can need the peer to keep progressing: a passive
   // peer waits in a transport operation (a receive), never in a bootstrap exchange.
   virtual Expected<Request> flush() = 0;
+
+  // A put that notifies its target: once [data, data+bytes) is in the peer's memory, a
+  // recv_imm() on the peer's endpoint for this rank completes with `imm` (RDMA WRITE with
+  // immediate). Notifications from one peer complete receives in the order it posted them,
+  // whether the receive was posted before or after the put arrived. Only where
+  // Capabilities::put_imm; elsewhere both return kUnsupported.
+  virtual Expected<Request> put_imm(const void* data, size_t bytes, const MemRegion& local,
+                                    const RemoteRegion& remote, size_t remote_offset, uint32_t imm);
+  // Completes, writing the notification's value to *imm, when the peer's next put_imm() has
+  // landed. `imm` must stay valid until the request completes.
+  virtual Expected<Request> recv_imm(uint32_t* imm);
 };
 
 class Context {
