@@ -6,7 +6,7 @@ Usage:
     /usr/bin/python3 scripts/compare-perftest.py --reps 3 --json-out cmp.json
     /usr/bin/python3 scripts/compare-perftest.py --fb-arg=--inline --fb-arg=220
 
-It boots scripts/rdma-vm.sh once (soft-RoCE, rxe0, root needed) and, inside, runs three
+It boots scripts/rdma-lab.sh once (soft-RoCE, rxe0, root needed) and, inside, runs three
 comparisons, each tool alternately (fabricbench, perftest, fabricbench, perftest, ...; --reps
 of each), then takes the median of each tool's repetitions and prints a Markdown table:
 
@@ -362,7 +362,7 @@ def markdown_table(comparisons: list[Comparison]) -> str:
 
 
 def commands_block(s: Settings, comparisons: list[Comparison]) -> str:
-    lines = ["# inside scripts/rdma-vm.sh; perftest server under taskset -c 1, client under taskset -c 0"]
+    lines = ["# inside scripts/rdma-lab.sh; perftest server under taskset -c 1, client under taskset -c 0"]
     for c in comparisons:
         m = c.metric
         lines.append(shlex.join(["fabricbench", "p2p", "--transport", "verbs", "--ib-dev", "$RXE_DEV",
@@ -454,7 +454,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     "(see the module docstring for the fairness choices).")
     parser.add_argument("--fabricbench", default=str(REPO_ROOT / "build/bench/fabricbench"),
                         help="fabricbench binary, built with verbs (default: %(default)s)")
-    parser.add_argument("--vm", default=str(REPO_ROOT / "scripts/rdma-vm.sh"),
+    parser.add_argument("--vm", default=str(REPO_ROOT / "scripts/rdma-lab.sh"),
                         help="the soft-RoCE VM script (default: %(default)s)")
     parser.add_argument("--reps", type=positive_int, default=5,
                         help="repetitions of each tool per comparison (default: %(default)s)")
@@ -472,7 +472,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fb-arg", action="append", default=[], metavar="ARG",
                         help="extra fabricbench argument, repeatable, e.g. --fb-arg=--inline --fb-arg=220")
     parser.add_argument("--vm-arg", action="append", default=[], metavar="ARG",
-                        help="extra scripts/rdma-vm.sh argument, repeatable, e.g. --vm-arg=--accel --vm-arg=tcg")
+                        help="extra scripts/rdma-lab.sh argument, repeatable, e.g. --vm-arg=--accel --vm-arg=tcg")
     parser.add_argument("--timeout", type=positive_int, default=120,
                         help="seconds before one tool run is declared hung (default: %(default)s)")
     parser.add_argument("--json-out", metavar="PATH", help="save every repetition's raw numbers here")
@@ -511,7 +511,7 @@ def main(argv: list[str]) -> int:
         if vm.returncode == SKIP:
             return SKIP
         if vm.returncode != 0:
-            log(f"error: the VM run failed (rdma-vm.sh exit {vm.returncode})")
+            log(f"error: the VM run failed (rdma-lab.sh exit {vm.returncode})")
             return 1
         cpus = (workdir / "cpus").read_text().strip() if (workdir / "cpus").exists() else "?"
         try:

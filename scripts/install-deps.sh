@@ -4,7 +4,7 @@
 # slurm-wlm, munge and libpmix-dev are for the one-node Slurm of the mpi tests
 # (scripts/slurm-local.sh, which runs its own daemons and leaves any system ones alone;
 # Slurm's PMIx plugin loads libpmix.so, which only libpmix-dev provides).
-# qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-vm.sh, the
+# qemu-system-x86 .. perftest are for the soft-RoCE VM of the rdma-vm tests (scripts/rdma-lab.sh, the
 # same list it installs itself) and perftest for scripts/compare-perftest.py, run in that VM.
 # iproute2 (ip netns, tc) and iptables are for the fabric lab (scripts/fabric-lab.sh).
 set -euo pipefail

@@ -72,7 +72,7 @@ GUEST
 rc=0
 "$vm" --two-hosts --timeout 300 -b "$fabricbench" -s "$work" "$guest" || rc=$?
 [ $rc = 77 ] && exit 77
-[ $rc = 0 ] || { echo "two-host: the VM run failed (rdma-vm.sh exit $rc)" >&2; exit 1; }
+[ $rc = 0 ] || { echo "two-host: the VM run failed (rdma-lab.sh exit $rc)" >&2; exit 1; }
 
 exec /usr/bin/python3 - "$work" <<'CHECK'
 import json, sys

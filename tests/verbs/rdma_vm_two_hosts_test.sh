@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The rdma-vm two-hosts test: boots the soft-RoCE lab with two devices on two "hosts" joined
-# by a veth link (scripts/rdma-vm.sh --two-hosts) and runs one p2p job whose two local ranks
+# by a veth link (scripts/rdma-lab.sh --two-hosts) and runs one p2p job whose two local ranks
 # each take one device (--ib-dev rxe0,rxe1) with no GID given: each must choose, by route,
 # its own device's RoCEv2 IPv4 GID, and the traffic must cross the link. Also runs put with
 # immediate and several QPs with moderated completions across the link.

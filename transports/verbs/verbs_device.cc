@@ -22,7 +22,7 @@ Expected<DeviceListPtr> device_list(int& count) {
     const int err = errno;
     return Status::error(StatusCode::kUnavailable,
                          std::string("no RDMA device (ibv_get_device_list returned none: ") + std::strerror(err) +
-                             "; this kernel has no RDMA verbs support loaded, see scripts/rdma-vm.sh)",
+                             "; this kernel has no RDMA verbs support loaded, see scripts/rdma-lab.sh)",
                          FB_HERE);
   }
   DeviceListPtr list(raw);

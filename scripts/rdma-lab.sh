@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rdma-vm.sh - fabricbench's soft-RoCE lab: run a command inside a throw-away qemu VM that
+# rdma-lab.sh - fabricbench's soft-RoCE lab: run a command inside a throw-away qemu VM that
 # has a REAL kernel RDMA verbs stack (Debian bookworm's stock kernel, which ships rdma_rxe =
 # Soft-RoCE as a module, plus rdma-core userspace). The host kernel needs no RDMA support.
 # The VM has no network card (-nic none): the rxe device sits on a dummy netdev inside the
@@ -7,7 +7,7 @@
 # compare fabricbench with perftest run in the same boot, never with hardware.
 #
 # Usage:
-#   scripts/rdma-vm.sh [options] [--] [command ...]
+#   scripts/rdma-lab.sh [options] [--] [command ...]
 #     (no command)  -> ibv_devinfo -v + ib_write_bw, ib_write_lat, ib_send_lat
 #     'one string'  -> run as a bash script inside the VM
 #     prog arg ...  -> run that argv (each word kept as given, shell-quoted)
@@ -75,10 +75,10 @@ EXTRA_BINS=()
 TWO_HOSTS=0
 LINK_RATE="" LINK_DELAY="" LINK_LOSS="" LINK_NETEM=""
 
-die() { echo "rdma-vm: $*" >&2; exit 125; }
+die() { echo "rdma-lab: $*" >&2; exit 125; }
 # The lab cannot exist on this host: a skip for test runners, with the reason.
-unavailable() { echo "rdma-vm: SKIP: $*" >&2; exit 77; }
-log() { echo "rdma-vm: $*" >&2; }
+unavailable() { echo "rdma-lab: SKIP: $*" >&2; exit 77; }
+log() { echo "rdma-lab: $*" >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
