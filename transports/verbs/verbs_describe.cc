@@ -46,7 +46,10 @@ std::map<std::string, std::string> VerbsContext::describe() const {
       {"put_imm", "RDMA WRITE with immediate on lane 0, taking a bounce receive at the target"},
       {"rma.qp", settings_.qps == 1 ? "lane 0" : "round-robin over " + std::to_string(settings_.qps) + " lanes"},
       {"flush", settings_.qps == 1 ? "zero-length RDMA READ" : "zero-length RDMA READ on every lane"},
-      {"memory", dmabuf_built() ? "host, cuda-pinned (ibv_reg_mr); cuda (dma-buf, ibv_reg_dmabuf_mr)"
+      // The dma-buf path has not yet run on a host with both a GPU and an RDMA device: say so
+      // wherever its numbers appear.
+      {"memory", dmabuf_built() ? "host, cuda-pinned (ibv_reg_mr); cuda (dma-buf, ibv_reg_dmabuf_mr; not yet "
+                                  "validated on GPU + RDMA hardware)"
                                 : "host, cuda-pinned (ibv_reg_mr)"},
   };
   out["async_events"] = events_ ? events_->seen() : "not watched";
