@@ -35,7 +35,10 @@ fabricbench_optional_part(UCX "${FABRICBENCH_WITH_UCX}" UCX_FOUND
 # RDMA verbs
 find_path(IBVERBS_INCLUDE_DIR infiniband/verbs.h)
 find_library(IBVERBS_LIBRARY ibverbs)
-if(IBVERBS_INCLUDE_DIR AND IBVERBS_LIBRARY)
+# librdmacm (rdma-core, beside libibverbs) connects the QPs with --rdma-cm.
+find_path(RDMACM_INCLUDE_DIR rdma/rdma_cma.h)
+find_library(RDMACM_LIBRARY rdmacm)
+if(IBVERBS_INCLUDE_DIR AND IBVERBS_LIBRARY AND RDMACM_INCLUDE_DIR AND RDMACM_LIBRARY)
   set(IBVERBS_FOUND TRUE)
   # The version is only recorded in results; rdma-core's pkg-config file carries it.
   pkg_check_modules(IBVERBS_PC QUIET libibverbs)
@@ -44,7 +47,7 @@ if(IBVERBS_INCLUDE_DIR AND IBVERBS_LIBRARY)
   endif()
 endif()
 fabricbench_optional_part(VERBS "${FABRICBENCH_WITH_VERBS}" IBVERBS_FOUND
-  "libibverbs development files not found (install libibverbs-dev: scripts/install-deps.sh)")
+  "libibverbs or librdmacm development files not found (install libibverbs-dev librdmacm-dev: scripts/install-deps.sh)")
 
 # CUDA: not a Debian package; look where the toolkit is usually installed.
 if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)

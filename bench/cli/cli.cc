@@ -40,6 +40,7 @@ struct CommonFlags {
   // The verbs transport's most used settings as flags; each is the --transport-opt KEY named.
   std::optional<std::string> ib_dev, ip;
   std::optional<int> ib_port, gid_index, mtu, tx_depth, inline_bytes, tclass, sl, qps, cq_mod;
+  bool rdma_cm = false;
 };
 
 struct VerbsFlag {
@@ -70,6 +71,7 @@ std::vector<VerbsFlag> given_verbs_flags(const CommonFlags& f) {
   add("--sl", "sl", f.sl);
   add("--qps", "qps", f.qps);
   add("--cq-mod", "cq_mod", f.cq_mod);
+  if (f.rdma_cm) out.push_back({"--rdma-cm", "rdma_cm", "1"});
   return out;
 }
 
@@ -134,6 +136,10 @@ void add_common_options(CLI::App& app, CommonFlags& f, const char* default_sizes
   app.add_option("--cq-mod", f.cq_mod,
                  "Request a completion for every Nth send work request only (default 1: every one; at most "
                  "--tx-depth)")
+      ->group(kVerbs);
+  app.add_flag("--rdma-cm", f.rdma_cm,
+               "Connect the QPs with librdmacm (each rank listens on its GID's IPv4 address) instead of "
+               "exchanging QP numbers through the bootstrap; one QP per peer")
       ->group(kVerbs);
   app.add_option("--bootstrap", f.bootstrap.bootstrap, "local (default), tcp://HOST:PORT, or mpi (auto-selected under mpirun/srun; env FABRICBENCH_BOOTSTRAP)");
   app.add_option("--rank", f.bootstrap.rank, "This process's rank with --bootstrap tcp (env FABRICBENCH_RANK)");

@@ -94,13 +94,13 @@ TEST(Cli, VerbsFlagsBecomeTransportSettings) {
   if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
   auto parsed = parse({"p2p", "--transport", "verbs", "--ib-dev", "mlx5_0,mlx5_1", "--ib-port", "2", "--gid-index",
                        "3", "--ip", "10.0.0.1", "--mtu", "4096", "--tx-depth", "256", "--inline", "64", "--tclass",
-                       "106", "--sl", "3", "--qps", "4", "--cq-mod", "8"});
+                       "106", "--sl", "3", "--qps", "4", "--cq-mod", "8", "--rdma-cm"});
   ASSERT_TRUE(parsed.command) << parsed.exit_code;
   const auto& settings = p2p(parsed).common.transport_options.settings;
   const std::map<std::string, std::string> expected{
       {"ib_dev", "mlx5_0,mlx5_1"}, {"ib_port", "2"}, {"gid_index", "3"}, {"ip", "10.0.0.1"}, {"mtu", "4096"},
       {"sq_depth", "256"},         {"inline", "64"}, {"tclass", "106"},  {"sl", "3"},
-      {"qps", "4"},                {"cq_mod", "8"}};
+      {"qps", "4"},                {"cq_mod", "8"},  {"rdma_cm", "1"}};
   EXPECT_EQ(settings, expected);
 }
 
@@ -135,6 +135,28 @@ TEST(Cli, VerbsFlagContradictingTransportOpt) {
   EXPECT_NE(err.find("--gid-index 3 contradicts --transport-opt gid_index=1"), std::string::npos) << err;
   // The same value given twice is not a contradiction.
   EXPECT_TRUE(parse({"p2p", "--transport", "verbs", "--gid-index", "3", "--transport-opt", "gid_index=3"}).command);
+}
+
+TEST(Cli, RdmaCmFlag) {
+  testing::internal::CaptureStderr();
+  auto parsed = parse({"p2p", "--transport", "loopback", "--rdma-cm"});
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(parsed.command);
+  EXPECT_EQ(parsed.exit_code, 2);
+  EXPECT_NE(err.find("--rdma-cm applies only to --transport verbs"), std::string::npos) << err;
+  if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
+  parsed = parse({"allreduce", "--transport", "verbs", "--rdma-cm"});
+  ASSERT_TRUE(parsed.command);
+  EXPECT_EQ(std::get<CollectivePlan>(*parsed.command).common.transport_options.settings.at("rdma_cm"), "1");
+  // Without the flag nothing is set: the transport's default (bootstrap exchange) applies.
+  parsed = parse({"p2p", "--transport", "verbs"});
+  ASSERT_TRUE(parsed.command);
+  EXPECT_EQ(p2p(parsed).common.transport_options.settings.count("rdma_cm"), 0u);
+  testing::internal::CaptureStderr();
+  parsed = parse({"p2p", "--transport", "verbs", "--rdma-cm", "--transport-opt", "rdma_cm=0"});
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(parsed.command);
+  EXPECT_NE(err.find("--rdma-cm 1 contradicts --transport-opt rdma_cm=0"), std::string::npos) << err;
 }
 
 TEST(Cli, Info) {

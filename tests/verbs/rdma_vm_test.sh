@@ -2,7 +2,8 @@
 # The rdma-vm test: boots the soft-RoCE lab VM once and runs, inside it, the verbs transport
 # tests (conformance suite, with the verbs queue-pair knobs, + device tests), p2p runs over
 # verbs (send, with the records' rxe0 counters checked; put with immediate; put/get over
-# several QPs with moderated completions), an allreduce, perftest's matching tools as the
+# several QPs with moderated completions), an allreduce, the same with the QPs connected by
+# librdmacm (--rdma-cm, and ranks that disagree on it), perftest's matching tools as the
 # peer numbers for the same boot, and last the port-down test (it takes the device's network
 # interface down and up again).
 # Usage: rdma_vm_test.sh RDMA_VM_SCRIPT TRANSPORT_TESTS DEVICE_TESTS FABRICBENCH
@@ -35,6 +36,16 @@ $fabricbench p2p --transport verbs --test bw --op put --qps 4 --cq-mod 16 --size
 $fabricbench p2p --transport verbs --test bw --op get --qps 4 --cq-mod 16 --sizes 64K -n 10
 echo "=== fabricbench allreduce over verbs"
 $fabricbench allreduce --transport verbs --np 2 --sizes 8,64K --algo all
+echo "=== --rdma-cm: QPs connected by librdmacm (p2p send and put, a 3-rank allreduce), and ranks that disagree"
+$fabricbench p2p --transport verbs --rdma-cm --test latency,bw --op put --sizes 8,64K -n 10 --json p2p-cm.json
+grep -q '"qp.connect": "rdma_cm"' p2p-cm.json
+$fabricbench p2p --transport verbs --rdma-cm --test latency --sizes 8,4K -n 200
+$fabricbench allreduce --transport verbs --rdma-cm --np 3 --sizes 8,64K --algo ring
+$fabricbench p2p --transport verbs --bootstrap tcp://127.0.0.1:29517 --rank 0 --size 2 --rdma-cm -n 5 >cm0.log 2>&1 &
+if $fabricbench p2p --transport verbs --bootstrap tcp://127.0.0.1:29517 --rank 1 --size 2 -n 5 >cm1.log 2>&1; then
+  echo "a rank without --rdma-cm ran with one that had it"; exit 1; fi
+wait \$! || true
+grep -q 'give every rank the same --rdma-cm' cm1.log
 echo "=== perftest in the same boot (peer numbers)"
 pt() {
   t=\$1; shift

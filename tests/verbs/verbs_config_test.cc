@@ -154,6 +154,7 @@ TEST(VerbsSettings, Defaults) {
   EXPECT_EQ(settings->mtu, 0);
   EXPECT_EQ(settings->qps, 1);
   EXPECT_EQ(settings->cq_mod, 1);
+  EXPECT_FALSE(settings->rdma_cm);
 }
 
 TEST(VerbsSettings, Parses) {
@@ -177,11 +178,28 @@ TEST(VerbsSettings, Parses) {
   EXPECT_EQ(device_for_local_rank(*settings, 3), "mlx5_1");
 }
 
+TEST(VerbsSettings, RdmaCm) {
+  auto on = parse_settings({{"rdma_cm", "1"}});
+  ASSERT_TRUE(on.ok()) << on.status().to_string();
+  EXPECT_TRUE(on->rdma_cm);
+  auto off = parse_settings({{"rdma_cm", "0"}, {"qps", "4"}});
+  ASSERT_TRUE(off.ok()) << off.status().to_string();
+  EXPECT_FALSE(off->rdma_cm);
+  // The CM connects one QP per peer: several are refused, naming both settings.
+  auto both = parse_settings({{"rdma_cm", "1"}, {"qps", "2"}});
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(both.status().message().find("rdma_cm=1"), std::string::npos) << both.status().message();
+  EXPECT_NE(both.status().message().find("qps=2"), std::string::npos) << both.status().message();
+  EXPECT_TRUE(parse_settings({{"rdma_cm", "1"}, {"qps", "1"}}).ok());
+}
+
 TEST(VerbsSettings, RejectsBadValuesAndUnknownKeys) {
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"gid_index", "x"}, {"gid_index", "-1"}, {"mtu", "1500"}, {"ib_port", "0"}, {"ip", "10.1"},
            {"ib_dev", "a,,b"}, {"sq_depth", "12abc"}, {"gidindex", "1"}, {"qps", "0"},
-           {"qps", "65"}, {"cq_mod", "0"}, {"cq_mod", "129"}}) {
+           {"qps", "65"}, {"cq_mod", "0"}, {"cq_mod", "129"}, {"rdma_cm", "2"},
+           {"rdma_cm", "yes"}}) {
     auto settings = parse_settings({{key, value}});
     ASSERT_FALSE(settings.ok()) << key << "=" << value;
     EXPECT_EQ(settings.status().code(), StatusCode::kInvalidArgument);
@@ -210,6 +228,16 @@ TEST(VerbsWire, ConnectionInfoRoundTrip) {
   EXPECT_EQ(back->qps[0].qpn, 17u);
   EXPECT_EQ(back->qps[0].psn, 0xabcdefu);
   EXPECT_EQ(back->qps[2].qpn, 0xffffffu);
+  EXPECT_FALSE(back->rdma_cm);
+  // Where the rank's rdma_cm listener waits travels too.
+  info.rdma_cm = true;
+  info.cm_ip = {10, 99, 0, 2};
+  info.cm_port = 0xbeef;
+  back = unpack_connection(pack(info), 1);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_TRUE(back->rdma_cm);
+  EXPECT_EQ(back->cm_ip, (std::array<uint8_t, 4>{10, 99, 0, 2}));
+  EXPECT_EQ(back->cm_port, 0xbeef);
 }
 
 TEST(VerbsWire, MalformedConnectionInfoNamesTheRank) {

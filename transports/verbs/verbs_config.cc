@@ -40,7 +40,7 @@ std::vector<std::string> split(const std::string& text, char separator) {
 constexpr uint32_t kConnectionMagic = 0x43425646;  // "FVBC"
 constexpr uint32_t kRegionMagic = 0x52425646;      // "FVBR"
 constexpr uint32_t kHeaderMagic = 0x4d425646;      // "FVBM"
-constexpr uint16_t kWireVersion = 2;
+constexpr uint16_t kWireVersion = 3;
 
 // Little-endian fixed-width fields: the peer may be another build, never another layout.
 class Writer {
@@ -131,16 +131,23 @@ Expected<Settings> parse_settings(const std::map<std::string, std::string>& sett
       FB_TRY_ASSIGN(out.qps, parse_int(key, value, 1, 64));
     } else if (key == "cq_mod") {
       FB_TRY_ASSIGN(out.cq_mod, parse_int(key, value, 1, 1 << 15));
+    } else if (key == "rdma_cm") {
+      FB_TRY_ASSIGN(int on, parse_int(key, value, 0, 1));
+      out.rdma_cm = on == 1;
     } else {
       return bad_setting(key, value,
                          "unknown key (known: ib_dev, ib_port, gid_index, ip, mtu, sq_depth, recv_depth, "
-                         "chunk, timeout, retry_cnt, tclass, sl, inline, qps, cq_mod)");
+                         "chunk, timeout, retry_cnt, tclass, sl, inline, qps, cq_mod, rdma_cm)");
     }
   }
   if (out.cq_mod > out.sq_depth)
     return bad_setting("cq_mod", std::to_string(out.cq_mod),
                        "must not exceed the send queue depth (sq_depth " + std::to_string(out.sq_depth) +
                            "): the queue would fill before a completion frees it");
+  if (out.rdma_cm && out.qps > 1)
+    return bad_setting("rdma_cm", "1",
+                       "connects one QP per peer; it cannot be combined with qps=" + std::to_string(out.qps) +
+                           " (drop --qps or --rdma-cm)");
   return out;
 }
 
@@ -270,6 +277,9 @@ Bytes pack(const ConnectionInfo& info) {
   w.put(info.mtu);
   w.put(info.lid);
   w.put(info.gid);
+  w.put(static_cast<uint8_t>(info.rdma_cm ? 1 : 0));
+  for (uint8_t b : info.cm_ip) w.put(b);
+  w.put(info.cm_port);
   const size_t candidates = std::min<size_t>(info.candidates.size(), 255);
   w.put(static_cast<uint8_t>(candidates));
   for (size_t i = 0; i < candidates; ++i) w.put(info.candidates[i]);
@@ -285,17 +295,19 @@ Expected<ConnectionInfo> unpack_connection(ByteSpan bytes, int from_rank) {
   Reader r(bytes);
   uint32_t magic = 0, count = 0;
   uint16_t version = 0;
-  uint8_t candidates = 0;
+  uint8_t candidates = 0, rdma_cm = 0;
   ConnectionInfo info;
   if (!r.get(magic) || magic != kConnectionMagic || !r.get(version) || version != kWireVersion ||
-      !r.get(info.link_layer) || !r.get(info.mtu) || !r.get(info.lid) || !r.get(info.gid) ||
-      !r.get(candidates))
+      !r.get(info.link_layer) || !r.get(info.mtu) || !r.get(info.lid) || !r.get(info.gid) || !r.get(rdma_cm) ||
+      rdma_cm > 1 || !r.get(info.cm_ip[0]) || !r.get(info.cm_ip[1]) || !r.get(info.cm_ip[2]) ||
+      !r.get(info.cm_ip[3]) || !r.get(info.cm_port) || !r.get(candidates))
     return malformed("connection info", from_rank, bytes.size());
+  info.rdma_cm = rdma_cm == 1;
   info.candidates.resize(candidates);
   for (auto& gid : info.candidates)
     if (!r.get(gid)) return malformed("connection info", from_rank, bytes.size());
   if (!r.get(count) || count > (1u << 24) ||
-      bytes.size() != 31 + size_t{candidates} * 16 + size_t{count} * 8)
+      bytes.size() != 38 + size_t{candidates} * 16 + size_t{count} * 8)
     return malformed("connection info", from_rank, bytes.size());
   info.qps.resize(count);
   for (auto& qp : info.qps)

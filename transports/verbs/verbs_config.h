@@ -35,6 +35,7 @@ struct Settings {
   int max_inline = 0;                // inline: bytes sent inline in the WQE (0 = off)
   int qps = 1;                       // qps: RC QPs per peer; puts and gets go round-robin
   int cq_mod = 1;                    // cq_mod: request a completion every Nth send WR
+  bool rdma_cm = false;              // rdma_cm: connect the QPs with librdmacm (one QP per peer)
 };
 
 Expected<Settings> parse_settings(const std::map<std::string, std::string>& settings);
@@ -103,6 +104,10 @@ struct ConnectionInfo {
     uint32_t psn = 0;
   };
   std::vector<Qp> qps;  // indexed by peer rank
+  // rdma_cm: where this rank's rdma_cm listener waits (the QP numbers above are then unused).
+  bool rdma_cm = false;
+  std::array<uint8_t, 4> cm_ip{};
+  uint16_t cm_port = 0;
 };
 
 Bytes pack(const ConnectionInfo& info);

@@ -211,6 +211,21 @@ Status VerbsContext::connect_all() {
   for (const GidEntry& e : selection_.candidates) mine.candidates.push_back(e.gid);
   std::random_device random;
   for (const Lane& l : lanes_) mine.qps.push_back({l.qp->qp_num, random() & 0xffffff});
+  if (settings_.rdma_cm) {
+    if (!is_ipv4_mapped(selection_.gid.gid))
+      return Status::error(StatusCode::kInvalidArgument,
+                           "rdma_cm listens on the IPv4 address of the rank's GID, but " + selection_.name +
+                               " GID " + std::to_string(selection_.gid.index) + " is " +
+                               gid_to_string(selection_.gid.gid) +
+                               ": choose a RoCEv2 IPv4 GID with --ip or --gid-index, or connect without --rdma-cm",
+                           FB_HERE);
+    std::array<uint8_t, 4> ip{};
+    std::copy_n(selection_.gid.gid.begin() + 12, 4, ip.begin());
+    FB_TRY_ASSIGN(cm_, CmConnector::listen(ip, rank(), selection_.name));
+    mine.rdma_cm = true;
+    mine.cm_ip = cm_->address().ip;
+    mine.cm_port = cm_->address().port;
+  }
   FB_TRY_ASSIGN(std::vector<Bytes> all, bootstrap_.allgather(pack(mine)));
   std::vector<ConnectionInfo> infos;
   for (int peer = 0; peer < ranks; ++peer) {
@@ -223,6 +238,13 @@ Status VerbsContext::connect_all() {
                                " per peer; give every rank the same --qps), link layer " +
                                std::to_string(info.link_layer) + ")",
                            FB_HERE);
+    if (info.rdma_cm != settings_.rdma_cm)
+      return Status::error(StatusCode::kInvalidArgument,
+                           "rank " + std::to_string(peer) + " connects its QPs " +
+                               (info.rdma_cm ? "with rdma_cm" : "through the bootstrap") + ", this rank " +
+                               (settings_.rdma_cm ? "with rdma_cm" : "through the bootstrap") +
+                               ": give every rank the same --rdma-cm (transport setting rdma_cm)",
+                           FB_HERE);
     infos.push_back(std::move(info));
   }
   path_mtu_ = mine.mtu;
@@ -230,10 +252,18 @@ Status VerbsContext::connect_all() {
   if (settings_.mtu) path_mtu_ = std::min(path_mtu_, mtu_enum(settings_.mtu));
 
   const bool ethernet = mine.link_layer == IBV_LINK_LAYER_ETHERNET;
-  choose_gids(infos);
+  if (settings_.rdma_cm) {
+    // The CM routes from the address the rank listens on: the default GID, to every peer.
+    gid_choice_ = "rdma_cm (the listening address's GID)";
+    peer_gids_.clear();
+    for (const auto& info : infos) peer_gids_.push_back(PeerGid{selection_.gid, info.gid, false});
+  } else {
+    choose_gids(infos);
+  }
   if (ethernet) std::fprintf(stderr, "fabricbench: verbs rank %d: %s\n", rank(), gid_summary().c_str());
   for (size_t index = 0; index < lanes_.size(); ++index) {
     const int peer = lanes_[index].peer;
+    if (settings_.rdma_cm && peer != rank()) continue;  // connected by connect_with_cm()
     // The peer's QP for this rank's lane k sits at rank * qps + k in its list.
     const size_t remote_index = static_cast<size_t>(rank() * settings_.qps) + index % settings_.qps;
     const ConnectionInfo& remote = infos[peer];
@@ -276,8 +306,31 @@ Status VerbsContext::connect_all() {
         err != 0)
       return verbs_errno(err, "ibv_modify_qp to RTS" + which, FB_HERE);
   }
+  if (settings_.rdma_cm) FB_TRY(connect_with_cm(infos));
   // A QP that is not yet RTR drops what arrives; nobody sends before every QP is ready.
   return bootstrap_.barrier();
+}
+
+// A rank's QP to itself has no peer to meet and stays connected as above; the others go
+// through the CM, one QP per peer (rdma_cm refuses qps > 1).
+Status VerbsContext::connect_with_cm(const std::vector<ConnectionInfo>& infos) {
+  std::vector<ibv_qp*> qps;
+  std::vector<CmAddress> addresses;
+  for (int peer = 0; peer < size(); ++peer) {
+    qps.push_back(lane(peer, 0).qp.get());
+    addresses.push_back(CmAddress{infos[peer].cm_ip, infos[peer].cm_port});
+  }
+  CmQpSettings qp_settings;
+  qp_settings.path_mtu = path_mtu_;
+  qp_settings.ack_timeout = settings_.ack_timeout;
+  qp_settings.retry_count = settings_.retry_count;
+  qp_settings.rnr_retry = kRnrRetryInfinite;
+  qp_settings.min_rnr_timer = kMinRnrTimer;
+  qp_settings.traffic_class = settings_.traffic_class;
+  qp_settings.service_level = settings_.service_level;
+  qp_settings.rd_atomic = static_cast<uint8_t>(std::clamp(selection_.device_attr.max_qp_rd_atom, 1, 255));
+  return cm_->connect_all(qps, addresses, qp_settings, Deadline::after(options_.timeout))
+      .with_context("rank " + std::to_string(rank()));
 }
 
 // Per peer: the local RoCEv2 IPv4 GID whose address the host routes from towards one of the

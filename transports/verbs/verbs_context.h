@@ -17,6 +17,7 @@
 
 #include "fabricbench/transport/transport.h"
 #include "verbs_async.h"
+#include "verbs_cm.h"
 #include "verbs_config.h"
 #include "verbs_device.h"
 
@@ -172,6 +173,7 @@ class VerbsContext final : public Context {
   VerbsContext(Bootstrap& bootstrap, TransportOptions options, Settings settings, Selection selection);
   Status create_resources();
   Status connect_all();
+  Status connect_with_cm(const std::vector<ConnectionInfo>& infos);
   void choose_gids(const std::vector<ConnectionInfo>& infos);
   std::string gid_summary() const;
   Status post_recv_slot(uint32_t slot);
@@ -221,6 +223,7 @@ class VerbsContext final : public Context {
   std::vector<uint32_t> free_send_slots_;
   std::vector<Lane> lanes_;  // QPs, peer * qps + lane: destroyed before the CQ and the MRs
   std::vector<Peer> peers_;
+  std::unique_ptr<CmConnector> cm_;  // rdma_cm: the listener and the connections' ids
   std::unique_ptr<AsyncEvents> events_;  // after the QPs: its thread stops before they go
   // Liveness probes: a poll that finds nothing counts; every 4096th looks at the clock.
   uint32_t idle_polls_ = 0;

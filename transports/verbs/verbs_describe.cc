@@ -28,6 +28,7 @@ std::map<std::string, std::string> VerbsContext::describe() const {
       {"gid.peers", gid_summary()},
       {"qp.type", "RC"},
       {"qp.per_peer", std::to_string(settings_.qps)},
+      {"qp.connect", settings_.rdma_cm ? "rdma_cm" : "bootstrap"},
       {"qp.cq_mod", std::to_string(settings_.cq_mod)},
       {"qp.path_mtu", std::to_string(mtu_bytes(path_mtu_))},
       {"qp.sq_depth", std::to_string(settings_.sq_depth)},
