@@ -33,7 +33,8 @@ through its local bootstrap; neither is timed.
 Same CPU pinning. fabricbench --bind core pins rank 0 (the side that sends first in latency,
 the writer in bandwidth) to the guest's CPU 0 and rank 1 to CPU 1. perftest's client is the
 side that sends first in ib_*_lat and the writer in ib_write_bw, so it runs under taskset -c 0
-and the server under taskset -c 1. Both tools busy-poll (fabricbench --progress poll).
+and the server under taskset -c 1. Both tools busy-poll (fabricbench --progress poll)
+where they have work; see Bandwidth for the side that has none.
 
 Latency: same definition. perftest's t_typical is the median of (iteration time / 2) over
 all iterations; fabricbench's records[].latency_us.p50 is the median of round trip / 2.
@@ -55,8 +56,9 @@ reposting each slot as its previous WRITE completes. perftest's -n counts messag
 fabricbench's --iters windows, so fabricbench gets --iters = messages / window. fabricbench asks
 for a completion of every WRITE; perftest by its "CQ Moderation" (the report lists it; 1, i.e.
 every WRITE, on rdma_rxe). While the writer works, perftest's server sleeps in a TCP read and
-fabricbench's passive rank polls for the final control message: that is part of what is
-measured (see the README's Performance section). perftest --perform_warm_up posts one TX depth of WRITEs untimed,
+fabricbench's passive rank sleeps on the verbs completion channel until the final control
+message (it does so under any --progress: a spinning passive rank would take the CPU the
+transfer needs; see the README's Performance section). perftest --perform_warm_up posts one TX depth of WRITEs untimed,
 fabricbench gets --warmup 1 (one window). perftest's "BW average" counts payload from the first
 post to the last completion; fabricbench's gbytes_per_s counts payload over the slower rank's
 interval, which ends with a zero-length READ (flush) and a control message. Units: perftest

@@ -62,6 +62,17 @@ Expected<uint64_t> PairSession::recv_control() {
   return value;
 }
 
+// The target of one-sided transfers has nothing to do until the initiator says it is done,
+// so it sleeps whatever --progress asks: a rank spinning on its core takes CPU (and memory
+// bandwidth) from the transfer it waits for, which shows wherever ranks share cores (soft-RoCE,
+// oversubscribed hosts). perftest's server likewise sleeps in a TCP read. The initiator's
+// timing does not include this rank's wake-up: its final send completes on the NIC's ACK.
+Status PairSession::recv_control_passively() {
+  uint64_t value = 0;
+  FB_TRY_ASSIGN(Request request, peer_.recv(&value, sizeof(value), kControlTag));
+  return wait_sleeping(context_, request, timeout_, "control message ending the one-sided transfer");
+}
+
 // Both sides are ready (flag bytes cleared, buffers in place) before either times anything.
 Status PairSession::exchange_control(bool send_first) {
   if (send_first) {
@@ -159,7 +170,7 @@ Status PairSession::pingpong_put_imm(uint64_t bytes, uint64_t iterations, RankMe
 
 template <bool kTimed>
 Status PairSession::get_latency(uint64_t bytes, uint64_t iterations, RankMeasurement* m) {
-  if (!initiator_) return recv_control().status();  // stays passive until the reader is done
+  if (!initiator_) return recv_control_passively();  // stays passive until the reader is done
   void* in = buffers_.recv->data();
   SampleClock::Ticks last = clock_.now();
   for (uint64_t i = 0; i < iterations; ++i) {
@@ -221,7 +232,8 @@ Status PairSession::stream(const SizeRun& run, uint64_t windows, RankMeasurement
   // Two-sided: the receiver confirms it has everything. One-sided: the initiator, whose
   // flush already saw remote completion, tells the passive side it is done.
   if (bidirectional) return exchange_control(initiator_);
-  if (one_sided) return initiator_ ? send_control(0) : recv_control().status();
+  if (one_sided && receives) return initiator_ ? send_control(0) : recv_control().status();
+  if (one_sided) return initiator_ ? send_control(0) : recv_control_passively();
   return initiator_ ? recv_control().status() : send_control(0);
 }
 

@@ -70,6 +70,7 @@ class PairSession {
   Status wait_for_byte(volatile std::byte* where, std::byte value);
   Status send_control(uint64_t value);
   Expected<uint64_t> recv_control();
+  Status recv_control_passively();
 
   Context& context_;
   Endpoint& peer_;

@@ -132,6 +132,56 @@ TEST_P(TransportConformance, EventProgressSendRecv) {
   }, TransportOptions{.progress = ProgressMode::kEvent});
 }
 
+// wait_sleeping() under the default (poll) progress, as the passive side of one-sided
+// benchmarks uses it: every message is waited for asleep. A lost wakeup shows as a ping-pong
+// crawling at the transport's sleep cap, hence the time limit; a receive nobody sends to must
+// still time out, and complete once its message comes.
+TEST_P(TransportConformance, SleepingWaitUnderPollProgress) {
+  if (!caps().send_recv) GTEST_SKIP() << "transport does not declare send_recv";
+  run(2, [](Rank& rank) -> Status {
+    constexpr int kRoundTrips = 200;
+    constexpr size_t kSize = 8;
+    FB_TRY_ASSIGN(Endpoint * endpoint, peer(rank, 1 - rank.rank()));
+    FB_TRY_ASSIGN(auto buffer, GuardedBuffer::make(kSize));
+    const auto start = Clock::now();
+    for (int i = 0; i < kRoundTrips; ++i) {
+      const auto tag = static_cast<uint32_t>(i);
+      if ((i % 2) == rank.rank()) {
+        fill(buffer.span(), seed_for(kSize, rank.rank(), tag));
+        FB_TRY_ASSIGN(Request send, endpoint->send(buffer.data(), kSize, tag));
+        FB_TRY(wait_sleeping(rank.context, send, kTimeout, "ping"));
+      } else {
+        FB_TRY_ASSIGN(Request recv, endpoint->recv(buffer.data(), kSize, tag));
+        FB_TRY(wait_sleeping(rank.context, recv, kTimeout, "ping"));
+        FB_TRY(verify(buffer.span(), seed_for(kSize, 1 - rank.rank(), tag), "ping " + std::to_string(i)));
+      }
+    }
+    const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    if (took > milliseconds(5000))
+      return expectation_failed(std::to_string(kRoundTrips) + " messages waited for asleep took " +
+                                std::to_string(took.count()) + " ms: wakeups are being missed");
+
+    constexpr uint32_t kLateTag = 7777;
+    if (rank.rank() == 0) {
+      fill(buffer.span(), seed_for(kSize, 0, kLateTag));
+      FB_TRY(rank.bootstrap.barrier());
+      FB_TRY_ASSIGN(Request send, endpoint->send(buffer.data(), kSize, kLateTag));
+      return wait_sleeping(rank.context, send, kTimeout, "late message");
+    }
+    FB_TRY_ASSIGN(Request recv, endpoint->recv(buffer.data(), kSize, kLateTag));
+    const auto asleep = Clock::now();
+    Status early = wait_sleeping(rank.context, recv, milliseconds(50), "receive nobody sent yet");
+    const auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - asleep);
+    if (early.code() != StatusCode::kTimeout)
+      return expectation_failed("sleeping past the deadline gave '" + early.debug_string() + "', not a timeout");
+    if (waited > milliseconds(2000))
+      return expectation_failed("a 50 ms deadline returned after " + std::to_string(waited.count()) + " ms");
+    FB_TRY(rank.bootstrap.barrier());
+    FB_TRY(wait_sleeping(rank.context, recv, kTimeout, "late message"));
+    return verify(buffer.span(), seed_for(kSize, 0, kLateTag), "late message");
+  });
+}
+
 // A rank that drops its context without close() (as on an error path) must not hang itself
 // in the destructor, nor its peer in close(); the peer's close() may report the loss.
 TEST_P(TransportConformance, AbandonedContextDoesNotHang) {

@@ -79,6 +79,19 @@ Status wait(Context& context, Request& request, std::chrono::milliseconds timeou
   return wait(context, request, Deadline::after(timeout), what);
 }
 
+Status wait_sleeping(Context& context, Request& request, std::chrono::milliseconds timeout,
+                     std::string_view what) {
+  FB_TRY_ASSIGN(bool done, context.test(request));
+  if (done) return {};
+  const Deadline deadline = Deadline::after(timeout);
+  for (;;) {
+    FB_TRY(context.wait_for_activity(deadline));
+    FB_TRY_ASSIGN(done, context.test(request));
+    if (done) return {};
+    if (deadline.expired()) return timed_out(context, deadline, what);
+  }
+}
+
 Status wait_all(Context& context, std::span<Request> requests, const Deadline& deadline,
                 std::string_view what) {
   for (Request& request : requests) FB_TRY(wait(context, request, deadline, what));

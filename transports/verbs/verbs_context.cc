@@ -115,22 +115,20 @@ Status VerbsContext::create_resources() {
   ibv_pd* pd = selection_.device->pd.get();
   const int ranks = size();
   const auto chunk = static_cast<size_t>(settings_.chunk);
-  if (options_.progress == ProgressMode::kEvent) {
-    ibv_comp_channel* channel = ibv_create_comp_channel(device);
-    if (channel == nullptr) return verbs_errno(errno, "ibv_create_comp_channel", FB_HERE);
-    channel_.reset(channel);
-    const int flags = fcntl(channel->fd, F_GETFL);
-    if (flags < 0 || fcntl(channel->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-      return Status::from_errno(errno, "fcntl O_NONBLOCK on the completion channel", FB_HERE);
-  }
+  // A completion channel in every progress mode: a rank that only waits for its peer (the
+  // target of one-sided transfers) sleeps on it even under --progress poll. The CQ is armed
+  // only by wait_for_activity(), so a polling rank gets no events.
+  ibv_comp_channel* channel = ibv_create_comp_channel(device);
+  if (channel == nullptr) return verbs_errno(errno, "ibv_create_comp_channel", FB_HERE);
+  channel_.reset(channel);
+  const int flags = fcntl(channel->fd, F_GETFL);
+  if (flags < 0 || fcntl(channel->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    return Status::from_errno(errno, "fcntl O_NONBLOCK on the completion channel", FB_HERE);
   const int cq_size = std::min(ranks * (settings_.qps * settings_.sq_depth + settings_.recv_depth) + 16,
                                selection_.device_attr.max_cqe);
   ibv_cq* cq = ibv_create_cq(device, cq_size, nullptr, channel_.get(), 0);
   if (cq == nullptr) return verbs_errno(errno, "ibv_create_cq of " + std::to_string(cq_size) + " entries", FB_HERE);
   cq_.reset(cq);
-  if (channel_) {
-    if (int err = ibv_req_notify_cq(cq, 0); err != 0) return verbs_errno(err, "ibv_req_notify_cq", FB_HERE);
-  }
 
   // Send slots are shared by all peers; receive slots are recv_depth per peer.
   const size_t send_slots = static_cast<size_t>(settings_.sq_depth);
@@ -927,8 +925,9 @@ Expected<bool> VerbsContext::test(Request& request) {
 
 Status VerbsContext::wait_for_activity(const Deadline& deadline) {
   FB_TRY(signal_all());
-  if (!channel_) return Context::wait_for_activity(deadline);
-  // Re-arm, then look once more: a completion that arrived before arming raises no event.
+  // Arm, then look once more: a completion that arrived before arming raises no event, so
+  // sleeping without this look could miss it (until kMaxSleepMs). An event left by an earlier
+  // arming only wakes the sleep below early; it is acknowledged there.
   if (int err = ibv_req_notify_cq(cq_.get(), 0); err != 0) return verbs_errno(err, "ibv_req_notify_cq", FB_HERE);
   ibv_wc wc;
   const int n = ibv_poll_cq(cq_.get(), 1, &wc);

@@ -1,4 +1,4 @@
-// A rank's verbs context: one device, one CQ (optionally with a completion channel), and
+// A rank's verbs context: one device, one CQ with a completion channel (armed only to sleep), and
 // `qps` RC QPs ("lanes") per peer rank (itself included: those QPs are connected to
 // themselves), all connected while the context opens. Two-sided messages travel through
 // registered bounce buffers on lane 0 only: a message's chunks and same-tag messages must

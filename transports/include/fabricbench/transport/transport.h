@@ -124,7 +124,8 @@ class Context {
   // its handle cleared. A failed operation returns its error.
   virtual Expected<bool> test(Request& request) = 0;
   // Sleeps until the transport may have something to progress, or the deadline; used in
-  // ProgressMode::kEvent. The default yields the CPU.
+  // ProgressMode::kEvent and by wait_sleeping() in every mode. The default yields the CPU.
+  // A spurious or early return is allowed; callers progress and ask again.
   virtual Status wait_for_activity(const Deadline& deadline);
 
   // Collective, orderly shutdown: every rank calls it; afterwards nothing may be posted.
@@ -139,6 +140,11 @@ class Context {
 // The timeout form reads no clock for requests that finish quickly (timed loops use it).
 Status wait(Context& context, Request& request, const Deadline& deadline, std::string_view what);
 Status wait(Context& context, Request& request, std::chrono::milliseconds timeout, std::string_view what);
+// Like wait(), but sleeps in wait_for_activity() between passes whatever the progress mode:
+// for a rank with nothing to do until its peer is done (the target of one-sided transfers),
+// whose spinning would only take CPU from the transfer it waits for.
+Status wait_sleeping(Context& context, Request& request, std::chrono::milliseconds timeout,
+                     std::string_view what);
 Status wait_all(Context& context, std::span<Request> requests, const Deadline& deadline,
                 std::string_view what);
 
