@@ -2,7 +2,8 @@
 # The rdma-vm test: boots the soft-RoCE lab VM once and runs, inside it, the verbs transport
 # tests (conformance suite, with the verbs queue-pair knobs, + device tests), p2p runs over
 # verbs (send, with the records' rxe0 counters checked; put with immediate; put/get over
-# several QPs with moderated completions), an allreduce, the same with the QPs connected by
+# several QPs with moderated completions), an allreduce, allgather, reducescatter and
+# alltoall with 4 ranks (every algorithm, checked), the same with the QPs connected by
 # librdmacm (--rdma-cm, and ranks that disagree on it), perftest's matching tools as the
 # peer numbers for the same boot, and last the port-down test (it takes the device's network
 # interface down and up again).
@@ -36,6 +37,10 @@ $fabricbench p2p --transport verbs --test bw --op put --qps 4 --cq-mod 16 --size
 $fabricbench p2p --transport verbs --test bw --op get --qps 4 --cq-mod 16 --sizes 64K -n 10
 echo "=== fabricbench allreduce over verbs"
 $fabricbench allreduce --transport verbs --np 2 --sizes 8,64K --algo all
+echo "=== the other collectives over verbs, 4 ranks, every algorithm, checked"
+for collective in allgather reducescatter alltoall; do
+  $fabricbench \$collective --transport verbs --np 4 --sizes 4K --algo all -n 5
+done
 echo "=== --rdma-cm: QPs connected by librdmacm (p2p send and put, a 3-rank allreduce), and ranks that disagree"
 $fabricbench p2p --transport verbs --rdma-cm --test latency,bw --op put --sizes 8,64K -n 10 --json p2p-cm.json
 grep -q '"qp.connect": "rdma_cm"' p2p-cm.json
