@@ -77,6 +77,23 @@ TEST(ReduceValues, MaxAndMinHeldByOneRankForEveryRankCountUpTo4096) {
       }
 }
 
+// Host and device fills are compared bit for bit, so no input is -0 (a zero min input must
+// come out +0 whatever the compiler does with a negation).
+TEST(ReduceValues, NoInputIsNegativeZero) {
+  for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kMax, ReduceOp::kMin}) {
+    const ReduceValues values = values_for(DataType::kFloat32, op, 3);
+    int zeros = 0;
+    for (int rank = 0; rank < 3; ++rank)
+      for (size_t index = 0; index < 4099; ++index) {
+        const double v = values.input(rank, index);
+        if (v != 0) continue;
+        ++zeros;
+        ASSERT_FALSE(std::signbit(v)) << to_string(op) << " rank " << rank << " element " << index;
+      }
+    EXPECT_GT(zeros, 0) << to_string(op) << ": the check saw no zero input";
+  }
+}
+
 // A chunk landing at the wrong offset must change some result.
 TEST(ReduceValues, ResultsVaryAlongTheBuffer) {
   for (DataType type : kAllDataTypes)

@@ -91,7 +91,9 @@ FB_HOST_DEVICE inline double reduce_input(const ReduceParams& p, uint64_t rank, 
       return static_cast<double>(spread + (rank == index % p.ranks ? bump(p, index) : 0));
     }
     case ReduceOp::kMax: return static_cast<double>(max_input(p, rank, index));
-    case ReduceOp::kMin: return 0.0 - static_cast<double>(max_input(p, rank, index));  // never -0
+    // Negated as an integer: never -0. GCC folds 0.0 - double(x) into -double(x), which is -0
+    // for x = 0, while nvcc gives +0, and the host and device fills must agree bit for bit.
+    case ReduceOp::kMin: return static_cast<double>(-static_cast<int64_t>(max_input(p, rank, index)));
   }
   return 0;
 }
