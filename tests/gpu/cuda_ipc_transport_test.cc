@@ -1,6 +1,7 @@
 // The cuda-ipc transport between forked ranks sharing the GPU: two-sided messages of awkward
 // sizes with their data checked, completion order, many messages in flight through a small
-// ring, tag and size mismatches reported on both sides, put/get/flush, and a peer that exits.
+// ring, tag and size mismatches reported on both sides, small receives into host memory,
+// put/get/flush, and a peer that exits.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -154,6 +155,37 @@ TEST(CudaIpc, MismatchedTagsAndSizesFailOnBothSides) {
     auto want = pattern(100, context.rank(), 0, 4);
     if (!sender) std::copy_n(pattern(100, 0, 0, 4).begin(), 10, want.begin());
     return expect(got == want, "the short message landed wrong, or the failed ones wrote");
+  }));
+}
+
+// Receives into host memory of at most 64 bytes (the benchmarks' control messages) take the
+// message through the slot, from a host or a device send; a larger host receive is refused
+// with the reason, and the pair keeps working.
+TEST(CudaIpc, SmallHostReceivesTravelThroughTheSlot) {
+  SKIP_WITHOUT_CUDA_IPC();
+  EXPECT_TRUE(run_job(2, [](Context& context, Bootstrap&) -> Status {
+    const bool sender = context.rank() == 0;
+    FB_TRY_ASSIGN(Endpoint * peer, context.connect(1 - context.rank()));
+    FB_TRY_ASSIGN(auto device, device_buffer(64));
+    FB_TRY(to_device(*device, 0, pattern(64, 0, 1, 7)));
+    auto exchange = [&](const void* from, size_t bytes, uint32_t tag) -> Expected<std::vector<std::byte>> {
+      std::vector<std::byte> into(bytes, std::byte{0});
+      FB_TRY_ASSIGN(Request request, sender ? peer->send(from, bytes, tag) : peer->recv(into.data(), bytes, tag));
+      FB_TRY(wait(context, request, Deadline::after(kTimeout), "the small message"));
+      return into;
+    };
+    const std::vector<std::byte> host = pattern(64, 0, 1, 3);
+    FB_TRY_ASSIGN(auto from_host, exchange(host.data(), 8, 1));
+    FB_TRY_ASSIGN(auto from_device, exchange(device->data(), 64, 2));
+    if (!sender) {
+      FB_TRY(expect(std::equal(from_host.begin(), from_host.end(), host.begin()), "8 bytes from host memory"));
+      FB_TRY(expect(from_device == pattern(64, 0, 1, 7), "64 bytes from device memory"));
+      std::vector<std::byte> too_big(65);
+      FB_TRY(expect_error(peer->recv(too_big.data(), too_big.size(), 3).status(), StatusCode::kUnsupported,
+                          {"host memory", "64 bytes", "65-byte"}));
+    }
+    FB_TRY_ASSIGN(auto after, exchange(device->data(), 64, 4));
+    return expect(sender || after == pattern(64, 0, 1, 7), "the message after the refused receive");
   }));
 }
 

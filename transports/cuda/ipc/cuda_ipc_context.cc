@@ -133,6 +133,28 @@ Status match_error(Outcome outcome, int sender, int receiver, const RecvSlot& sl
   return {};
 }
 
+// Processes sharing a GPU without MPS each have their own context, and the GPU runs one
+// context at a time: every hand-over between ranks (a copy, then the peer's reduce) waits for a
+// context switch, which costs more than the copy up to many MiB. Said once per shared GPU, by
+// its lowest rank, so the numbers are not mistaken for the copies'.
+void warn_if_time_sliced(const DeviceInfo& device, int rank, bool lowest_on_device) {
+  if (device.ranks_on_device < 2 || device.mps != "off" || !lowest_on_device) return;
+  std::fprintf(stderr,
+               "fabricbench: cuda-ipc: %d ranks share GPU %s without MPS; the GPU switches between their "
+               "contexts at every step, which dominates the times below many MiB. Start MPS "
+               "(nvidia-cuda-mps-control -d) to measure the copies instead (rank %d)\n",
+               device.ranks_on_device, device.pci_bus_id.c_str(), rank);
+}
+
+std::string mps_state(int ordinal) {
+  int enabled = 0;
+  if (cudaDeviceGetAttribute(&enabled, cudaDevAttrMpsEnabled, ordinal) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "unknown";
+  }
+  return enabled ? "on" : "off";
+}
+
 }  // namespace
 
 CudaIpcContext::CudaIpcContext(Bootstrap& bootstrap, TransportOptions options, DeviceInfo device, uint32_t slots)
@@ -182,6 +204,7 @@ Expected<std::unique_ptr<Context>> CudaIpcContext::open(Bootstrap& bootstrap, co
   device.pci_bus_id = bus_id;
   FB_CUDA_TRY(cudaDriverGetVersion(&device.driver_version));
   FB_CUDA_TRY(cudaRuntimeGetVersion(&device.runtime_version));
+  device.mps = mps_state(ordinal);
 
   // Who is where: every rank's pid (liveness, same-process peers) and host (shared memory and
   // IPC reach this host only), and rank 0's choice of the job's segment names.
@@ -189,9 +212,11 @@ Expected<std::unique_ptr<Context>> CudaIpcContext::open(Bootstrap& bootstrap, co
     int64_t pid;
     uint64_t nonce;
     char host[64];
+    char bus_id[32];
   };
-  Hello hello{::getpid(), std::random_device{}() * 0x100000001ull ^ static_cast<uint64_t>(::getpid()), {}};
+  Hello hello{::getpid(), std::random_device{}() * 0x100000001ull ^ static_cast<uint64_t>(::getpid()), {}, {}};
   ::gethostname(hello.host, sizeof(hello.host) - 1);
+  std::memcpy(hello.bus_id, bus_id, sizeof(hello.bus_id));
   FB_TRY_ASSIGN(const std::vector<Hello> hellos, allgather_value(bootstrap, hello));
   std::vector<pid_t> pids;
   for (size_t r = 0; r < hellos.size(); ++r) {
@@ -202,6 +227,14 @@ Expected<std::unique_ptr<Context>> CudaIpcContext::open(Bootstrap& bootstrap, co
                            FB_HERE);
     pids.push_back(static_cast<pid_t>(hellos[r].pid));
   }
+  int lowest_on_device = bootstrap.rank();
+  device.ranks_on_device = 0;
+  for (int r = static_cast<int>(hellos.size()) - 1; r >= 0; --r) {
+    if (std::strncmp(hellos[r].bus_id, bus_id, sizeof(bus_id)) != 0) continue;
+    ++device.ranks_on_device;
+    lowest_on_device = r;
+  }
+  warn_if_time_sliced(device, bootstrap.rank(), lowest_on_device == bootstrap.rank());
   char token[40];
   std::snprintf(token, sizeof(token), "%lld-%016llx", static_cast<long long>(hellos[0].pid),
                 static_cast<unsigned long long>(hellos[0].nonce));
@@ -353,17 +386,33 @@ Expected<Request> CudaIpcContext::post_send(int peer, const void* data, size_t b
   return Request{op};
 }
 
+// Device memory is exported for the sender to copy into; small host buffers take the message
+// through the slot; anything else cannot be reached from the peer.
+Expected<Landing> CudaIpcContext::landing_for(const void* data, size_t bytes, const Export*& exported_from) {
+  if (bytes == 0) return Landing::kNone;
+  Expected<const Export*> found = exported(data, bytes);
+  if (found.ok()) {
+    exported_from = found.value();
+    return Landing::kDevice;
+  }
+  if (found.status().code() != StatusCode::kUnsupported) return found.status();
+  if (bytes <= kInlineBytes) return Landing::kInline;
+  return Status::error(StatusCode::kUnsupported,
+                       "cuda-ipc receives into CUDA device memory, or into host memory of at most " +
+                           std::to_string(kInlineBytes) + " bytes; this " + std::to_string(bytes) +
+                           "-byte receive is into host memory (use --memory cuda)",
+                       FB_HERE);
+}
+
 Expected<Request> CudaIpcContext::post_recv(int peer, void* data, size_t bytes, uint32_t tag) {
   FB_TRY(posting_allowed(peer));
   const Export* exported_from = nullptr;
-  if (bytes > 0) {
-    FB_TRY_ASSIGN(exported_from, exported(data, bytes));
-  }
+  FB_TRY_ASSIGN(const Landing landing, landing_for(data, bytes, exported_from));
   Op* op = new_op(Op::Kind::kRecv, peer);
   op->to = static_cast<std::byte*>(data);
   op->bytes = bytes;
   op->tag = tag;
-  op->has_memory = exported_from != nullptr;
+  op->landing = landing;
   if (exported_from) {
     op->handle = exported_from->handle;
     op->offset = static_cast<uint64_t>(op->to - exported_from->allocation.base);
@@ -414,7 +463,7 @@ void CudaIpcContext::publish_receives(Peer& peer) {
     slot.capacity = op->bytes;
     slot.seq = op->seq;
     slot.tag = op->tag;
-    slot.has_memory = op->has_memory;
+    slot.landing = op->landing;
     peer.published.push_back(op);
     published = true;
   }
@@ -427,6 +476,8 @@ void CudaIpcContext::complete_receives(Peer& peer) {
     const RecvSlot& slot = own_segment_.slot(peer.rank, op->seq);
     if (slot.done.load(std::memory_order_acquire) != op->seq) break;
     op->error = match_error(slot.outcome, peer.rank, rank(), slot);
+    if (op->landing == Landing::kInline && slot.outcome == Outcome::kDelivered)
+      std::memcpy(op->to, slot.inline_data, slot.sent_bytes);
     op->done = true;
     peer.recv_done = op->seq;
     peer.published.pop_front();
@@ -450,6 +501,17 @@ void CudaIpcContext::match_sends(Peer& peer) {
       hand_back(peer, *op, Outcome::kTruncated);
     } else if (op->bytes == 0) {
       hand_back(peer, *op, Outcome::kDelivered);
+    } else if (slot.landing == Landing::kInline) {
+      // Synchronous and small: the source may be host or device memory, and the slot is
+      // handed back at once.
+      const cudaError_t error = cudaMemcpy(slot.inline_data, op->from, op->bytes, cudaMemcpyDefault);
+      if (error != cudaSuccess) {
+        (void)cudaGetLastError();
+        op->error = cuda::status_of(error, "copy of a " + std::to_string(op->bytes) + "-byte message to " +
+                                               rank_name(peer.rank) + "'s host buffer",
+                                    FB_HERE);
+      }
+      hand_back(peer, *op, error == cudaSuccess ? Outcome::kDelivered : Outcome::kCopyFailed);
     } else {
       Expected<std::byte*> base = peer.rank == rank() ? reinterpret_cast<std::byte*>(slot.address - slot.offset)
                                                       : mapped(peer, slot.handle);
@@ -605,6 +667,8 @@ std::map<std::string, std::string> CudaIpcContext::describe() const {
           {"cuda_driver", version(device_.driver_version)},
           {"cuda_runtime", version(device_.runtime_version)},
           {"slots", std::to_string(slots_)},
+          {"mps", device_.mps},
+          {"ranks_on_gpu", std::to_string(device_.ranks_on_device)},
           {"progress", "poll"}};
 }
 

@@ -4,6 +4,8 @@
 // receive, checks tag and size, copies device to device into the peer's buffer on its stream
 // for that peer, and hands the slot back once the copy's event has completed. One-sided
 // operations are the same copies into (or out of) regions imported from their IPC handles.
+// A receive into host memory of at most kInlineBytes (the benchmarks' control messages) lands
+// in its slot instead, and the receiver copies it out when the slot is done.
 //
 // Not thread-safe: one thread drives a context (as with one UCX worker).
 #pragma once
@@ -32,6 +34,8 @@ struct DeviceInfo {
   std::string pci_bus_id;
   int driver_version = 0;
   int runtime_version = 0;
+  std::string mps;          // "on", "off", or "unknown" where the driver cannot say
+  int ranks_on_device = 1;  // this job's ranks on the same GPU, this one included
 };
 
 // One posted operation; Request::handle points at it until test() releases it.
@@ -46,7 +50,7 @@ struct Op {
   size_t bytes = 0;
   uint32_t tag = 0;
   uint64_t seq = 0;  // send, recv: the slot's sequence number
-  bool has_memory = false;      // recv: bytes > 0, so the buffer was exported
+  Landing landing = Landing::kNone;  // recv
   cudaIpcMemHandle_t handle{};  // recv: the buffer's allocation, exported
   uint64_t offset = 0;          // recv: of the buffer within it
   cuda::Event event;            // while a copy (or a flush marker) is queued on the stream
@@ -109,6 +113,7 @@ class CudaIpcContext final : public Context {
   void release(Op* op);
   Expected<cuda::Event> take_event();
   Status enqueue_copy(Peer& peer, Op* op, std::byte* to, const std::byte* from, size_t bytes);
+  Expected<Landing> landing_for(const void* data, size_t bytes, const Export*& exported_from);
   Expected<const Export*> exported(const void* data, size_t bytes);
   Expected<std::byte*> mapped(Peer& peer, const cudaIpcMemHandle_t& handle);
 

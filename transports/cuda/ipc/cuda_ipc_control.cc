@@ -12,7 +12,7 @@ namespace fb::cuda_ipc {
 namespace {
 
 constexpr uint64_t kMagic = 0x6662637564616970ull;  // "fbcudaip"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: inline landing for small host receives
 
 size_t inbox_bytes(uint32_t slots) { return sizeof(InboxHeader) + size_t{slots} * sizeof(RecvSlot); }
 

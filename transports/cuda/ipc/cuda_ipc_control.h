@@ -25,6 +25,12 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared-memory words m
 
 enum class Outcome : uint32_t { kDelivered = 0, kTagMismatch = 1, kTruncated = 2, kCopyFailed = 3 };
 
+// Where a receive's data lands: nowhere (zero bytes), in the receiver's exported device memory,
+// or, for a small receive into host memory (a control message), in the slot itself, from which
+// the receiver copies it out.
+enum class Landing : uint32_t { kNone = 0, kDevice = 1, kInline = 2 };
+inline constexpr size_t kInlineBytes = 64;
+
 struct alignas(64) RecvSlot {
   // Written by the receiver, then published through InboxHeader::posted.
   cudaIpcMemHandle_t handle;  // of the allocation the receive buffer lies in
@@ -33,14 +39,15 @@ struct alignas(64) RecvSlot {
   uint64_t capacity;          // bytes
   uint64_t seq;               // 1, 2, ... per ordered pair
   uint32_t tag;
-  uint32_t has_memory;        // 0 for a zero-byte receive: nothing was exported
+  Landing landing;
   // Written by the sender, then handed back through `done`.
   uint64_t sent_bytes;
   uint32_t sent_tag;
   Outcome outcome;
   std::atomic<uint64_t> done;  // == seq once the sender is finished with this slot
+  std::byte inline_data[kInlineBytes];  // Landing::kInline: the message, written by the sender
 };
-static_assert(sizeof(RecvSlot) == 128);
+static_assert(sizeof(RecvSlot) == 192);
 
 struct alignas(64) InboxHeader {
   std::atomic<uint64_t> posted;  // slots published so far; slot seq lives at (seq - 1) % slots
