@@ -3,9 +3,12 @@
 // decimal units (1e9 = GB/s), over device time measured with CUDA events:
 //   reduce/<type>/<op>/<bytes>      out = a op b, kernel launches only      3 x bytes
 //   memcpy_d2d/<bytes>              cudaMemcpyAsync device to device        2 x bytes
+//   memcpy_h2d_pinned/<bytes>       pinned host to device (the staged       1 x bytes
+//   memcpy_d2h_pinned/<bytes>       path's limit), each way                 1 x bytes
 //   reduce_call/fp32/sum/<bytes>    ReduceKernel::reduce as collectives call it (argument
 //                                   checks, launch, wait), wall time        3 x bytes
 // The reduce kernel's target is >= 0.90 of memcpy_d2d's bytes_per_second at 64 MiB and above.
+// The host copies count each byte once: it crosses the host link once.
 // Without a visible GPU every benchmark reports the reason as its error.
 // Run (Google Benchmark flags apply):
 //   <build>/bench/micro/cuda_reduce_micro
@@ -43,6 +46,7 @@ constexpr int64_t kTimedRegions = 30;
 // benchmark uses their first `bytes`.
 struct Workspace {
   std::unique_ptr<Buffer> a, b, out;
+  std::unique_ptr<Buffer> pinned;  // page-locked host memory, as the staged path uses
   cuda::Stream stream;
   cuda::Event start, stop;
   int multiprocessors = 1;
@@ -67,6 +71,7 @@ Expected<Workspace*> make_workspace() {
   FB_TRY_ASSIGN(workspace->a, allocate(MemoryKind::kCudaDevice, bytes));
   FB_TRY_ASSIGN(workspace->b, allocate(MemoryKind::kCudaDevice, bytes));
   FB_TRY_ASSIGN(workspace->out, allocate(MemoryKind::kCudaDevice, bytes));
+  FB_TRY_ASSIGN(workspace->pinned, allocate(MemoryKind::kCudaPinned, bytes));
   FB_TRY(fill(*workspace->a, 0));
   FB_TRY(fill(*workspace->b, 3));
   FB_TRY_ASSIGN(workspace->stream, cuda::Stream::create());
@@ -135,6 +140,20 @@ void bm_memcpy(benchmark::State& state) {
   set_bytes_counter(state, 2 * bytes);
 }
 
+void bm_memcpy_pinned(benchmark::State& state, cudaMemcpyKind direction) {
+  const auto& w = workspace();
+  if (!w.ok()) return state.SkipWithError(w.status().to_string().c_str());
+  const int64_t bytes = state.range(0);
+  Workspace& ws = *w.value();
+  const bool to_device = direction == cudaMemcpyHostToDevice;
+  void* to = to_device ? ws.out->data() : ws.pinned->data();
+  const void* from = to_device ? ws.pinned->data() : ws.a->data();
+  time_on_device(state, ws, bytes, [&] {
+    return cudaMemcpyAsync(to, from, static_cast<size_t>(bytes), direction, ws.stream.get());
+  });
+  set_bytes_counter(state, bytes);
+}
+
 void bm_reduce_call(benchmark::State& state) {
   const auto& w = workspace();
   if (!w.ok()) return state.SkipWithError(w.status().to_string().c_str());
@@ -151,11 +170,38 @@ void bm_reduce_call(benchmark::State& state) {
   set_bytes_counter(state, 3 * bytes);
 }
 
+// The card, its bus address and the CUDA versions go into the results' context, so a result
+// file names what it was measured on; without a device, why there is none.
+void describe_device() {
+  int devices = 0;
+  if (const cudaError_t error = cudaGetDeviceCount(&devices); error != cudaSuccess || devices == 0) {
+    benchmark::AddCustomContext("gpu", error != cudaSuccess ? cudaGetErrorString(error) : "no CUDA device visible");
+    return;
+  }
+  cudaDeviceProp properties{};
+  char bus_id[32] = {};
+  int driver = 0, runtime = 0;
+  if (cudaGetDeviceProperties(&properties, 0) != cudaSuccess ||
+      cudaDeviceGetPCIBusId(bus_id, sizeof bus_id, 0) != cudaSuccess || cudaDriverGetVersion(&driver) != cudaSuccess ||
+      cudaRuntimeGetVersion(&runtime) != cudaSuccess)
+    return benchmark::AddCustomContext("gpu", "device 0 could not be described");
+  auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  benchmark::AddCustomContext("gpu", properties.name);
+  benchmark::AddCustomContext("gpu_pci_bus_id", bus_id);
+  benchmark::AddCustomContext("gpu_memory_bytes", std::to_string(properties.totalGlobalMem));
+  benchmark::AddCustomContext("cuda_driver", version(driver));
+  benchmark::AddCustomContext("cuda_runtime", version(runtime));
+}
+
 void register_all() {
   auto sizes = [](benchmark::internal::Benchmark* b) {
     for (int64_t bytes : kSizes) b->Arg(bytes);
   };
   benchmark::RegisterBenchmark("memcpy_d2d", bm_memcpy)->Apply(sizes)->Iterations(kTimedRegions)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("memcpy_h2d_pinned", bm_memcpy_pinned, cudaMemcpyHostToDevice)
+      ->Apply(sizes)->Iterations(kTimedRegions)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("memcpy_d2h_pinned", bm_memcpy_pinned, cudaMemcpyDeviceToHost)
+      ->Apply(sizes)->Iterations(kTimedRegions)->UseManualTime()->Unit(benchmark::kMicrosecond);
   for (DataType type : kAllDataTypes) {
     const std::string name = "reduce/" + std::string(to_string(type)) + "/sum";
     benchmark::RegisterBenchmark(name.c_str(), bm_reduce, type, ReduceOp::kSum)
@@ -174,6 +220,7 @@ void register_all() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  fb::describe_device();
   fb::register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
