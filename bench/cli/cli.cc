@@ -75,12 +75,18 @@ std::vector<VerbsFlag> given_verbs_flags(const CommonFlags& f) {
   return out;
 }
 
+// Each chunk of a device-memory collective pays a fixed cost (a copy, an event, a kernel launch
+// and its wait: about 10 us on an H100), so device chunks are larger: with 2 ranks under MPS a
+// 256 MiB all-reduce ran at 170 GB/s busbw with 4 MiB chunks and 244-256 GB/s with 16-64 MiB.
+constexpr const char* kHostChunk = "256K";
+constexpr const char* kDeviceChunk = "16M";
+
 struct CollectiveFlags {
   std::string dtypes = "fp32";
   std::string ops = "sum";
   std::string algorithms = "auto";
   std::string check = "on";
-  std::string chunk = "256K";
+  std::optional<std::string> chunk;  // default: kHostChunk, or kDeviceChunk for --memory cuda
   std::optional<std::string> corruption;
 };
 
@@ -359,7 +365,8 @@ Expected<CollectivePlan> build_collective_plan(CommonPlan common, CollectiveKind
   }
   if (f.check != "on" && f.check != "off") return usage("--check must be on or off (got '" + f.check + "')");
   plan.check = f.check == "on";
-  FB_TRY_ASSIGN(uint64_t chunk, parse_size(f.chunk));
+  const bool device = plan.common.memory == MemoryKind::kCudaDevice;
+  FB_TRY_ASSIGN(uint64_t chunk, parse_size(f.chunk.value_or(device ? kDeviceChunk : kHostChunk)));
   if (chunk < 64) return usage("--chunk must be at least 64 bytes");
   plan.chunk_bytes = chunk;
   if (f.corruption) {
@@ -444,7 +451,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
         ->capture_default_str();
     cmd->add_option("--check", collective.check, "on: count wrong elements and fail on any; off: pure speed")
         ->capture_default_str();
-    cmd->add_option("--chunk", collective.chunk, "Pipeline chunk size for large messages")->capture_default_str();
+    cmd->add_option("--chunk", collective.chunk,
+                    std::string("Pipeline chunk size for large messages (default ") + kHostChunk + "; " + kDeviceChunk +
+                        " with --memory cuda)");
     cmd->add_option("--inject-corruption", collective.corruption,
                     "Test the checker: change input element INDEX of rank RANK (RANK:INDEX)")
         ->group("Testing");

@@ -104,6 +104,20 @@ TEST(Cli, VerbsFlagsBecomeTransportSettings) {
   EXPECT_EQ(settings, expected);
 }
 
+// Device memory pays a fixed cost per chunk, so its default chunk is larger; --chunk wins.
+TEST(Cli, ChunkDefaultFollowsTheMemoryKind) {
+  auto chunk_of = [](std::vector<std::string> args) -> size_t {
+    auto parsed = parse(std::move(args));
+    EXPECT_TRUE(parsed.command);
+    return parsed.command ? std::get<CollectivePlan>(*parsed.command).chunk_bytes : 0;
+  };
+  EXPECT_EQ(chunk_of({"allreduce"}), 256u << 10);
+  EXPECT_EQ(chunk_of({"allreduce", "--memory", "cuda-pinned"}), 256u << 10);
+  EXPECT_EQ(chunk_of({"allgather", "--memory", "cuda"}), 16u << 20);
+  EXPECT_EQ(chunk_of({"allreduce", "--memory", "cuda", "--chunk", "4M"}), 4u << 20);
+  EXPECT_EQ(chunk_of({"allreduce", "--chunk", "1M"}), 1u << 20);
+}
+
 TEST(Cli, VerbsFlagsOnCollectives) {
   if (!TransportRegistry::instance().find("verbs")) GTEST_SKIP() << "the verbs transport is not built in";
   auto parsed = parse({"allreduce", "--transport", "verbs", "--tx-depth", "64", "--transport-opt", "retry_cnt=7"});
