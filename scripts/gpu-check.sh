@@ -37,17 +37,17 @@ common=(--memory cuda --iters 10 --warmup 2 --quiet)
 for np in 2 4; do
   for collective in allreduce allgather; do
     step "cuda-ipc-$collective-np$np" 60 0 "$fb" "$collective" --transport cuda-ipc --np "$np" --algo all \
-      --sizes 1M:256M:x4 --chunk 4M "${common[@]}" --json "$out/cuda-ipc-$collective-np$np.json"
+      --sizes 1M:256M:x4 "${common[@]}" --json "$out/cuda-ipc-$collective-np$np.json"
   done
 done
 # The staged path's limit is pinned host <-> device copy bandwidth (cuda_reduce_micro's
-# memcpy_{h2d,d2h}_pinned above, same run), and the same runs on host memory show what UCX
-# itself moves between the processes.
+# memcpy_{h2d,d2h}_pinned above, same run), and the same runs on host memory, with the chunk
+# device memory gets by default, show what UCX itself moves between the processes.
 for collective in allreduce allgather; do
   step "staged-$collective-np2" 60 0 "$fb" "$collective" --transport ucx --np 2 --algo ring --sizes 1M:256M:x4 \
-    --chunk 4M "${common[@]}" --json "$out/staged-$collective-np2.json"
+    "${common[@]}" --json "$out/staged-$collective-np2.json"
   step "ucx-host-$collective-np2" 60 0 "$fb" "$collective" --transport ucx --np 2 --algo ring --sizes 1M:256M:x4 \
-    --chunk 4M --iters 10 --warmup 2 --quiet --json "$out/ucx-host-$collective-np2.json"
+    --chunk 16M --iters 10 --warmup 2 --quiet --json "$out/ucx-host-$collective-np2.json"
 done
 step cuda-ipc-every-type 60 0 "$fb" allreduce --transport cuda-ipc --np 4 --algo all --memory cuda \
   --dtype fp32,fp64,fp16,bf16,int32 --op sum,max,min --sizes 0,1001,1M --iters 2 --warmup 1 --quiet \
@@ -82,7 +82,7 @@ if command -v nvidia-cuda-mps-control > /dev/null; then
     for np in 2 4; do
       for collective in allreduce allgather; do
         step "cuda-ipc-$collective-np$np-mps" 60 0 "$fb" "$collective" --transport cuda-ipc --np "$np" --algo all \
-          --sizes 1M:256M:x4 --chunk 4M "${common[@]}" --json "$out/cuda-ipc-$collective-np$np-mps.json"
+          --sizes 1M:256M:x4 "${common[@]}" --json "$out/cuda-ipc-$collective-np$np-mps.json"
       done
     done
     echo quit | nvidia-cuda-mps-control
